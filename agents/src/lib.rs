@@ -1,0 +1,1 @@
+//! QED agents and client library (being written).

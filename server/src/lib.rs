@@ -1,0 +1,1 @@
+//! QED server library (being written).
