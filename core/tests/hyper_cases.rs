@@ -280,7 +280,7 @@ fn hash_calls_are_exact_on_small_cases() {
 #[test]
 fn hash_calls_are_the_changed_nodes_exactly() {
     let mut tree = MemoryTree::new();
-    let base_keys = keys(1, 1 << 15);
+    let base_keys = keys(1, 1 << 14);
     let base: Vec<_> = base_keys.iter().copied().zip(0..).collect();
     let first = insert_batch(tree.store(), &base).unwrap();
     assert_eq!(
@@ -297,16 +297,13 @@ fn hash_calls_are_the_changed_nodes_exactly() {
         ideal_hash_calls(&all, &new_keys)
     );
     let per_key = changes.hash_calls as f64 / 1000.0;
-    println!("hash calls per key, 1000 into 32768: {per_key:.2}");
+    println!("hash calls per key, 1000 into 16384: {per_key:.2}");
     assert!(per_key < 15.0, "{per_key} hash calls per key");
     // Every page once, and none unchanged.
     let ids: BTreeSet<_> = changes.pages.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids.len(), changes.pages.len());
     for (id, page) in &changes.pages {
-        assert_ne!(
-            tree.store().iter().find(|(i, _)| *i == id).map(|(_, p)| p),
-            Some(page)
-        );
+        assert_ne!(tree.store().get(id), Some(page));
     }
 }
 
@@ -550,4 +547,48 @@ fn store_error_display_names_the_page() {
         e.to_string(),
         "hyper page 8/ab is corrupt: a child page is missing"
     );
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn proof_json_form() {
+    let leaf_proof = Proof {
+        siblings: vec![[0xab; 32]],
+        stop: Stop::Leaf {
+            key: [0x01; 32],
+            version: 7,
+        },
+    };
+    let text = qed_core::json::to_string(&leaf_proof);
+    let hex = |b: &str| b.repeat(32);
+    assert_eq!(
+        text,
+        format!(
+            r#"{{"siblings":["{}"],"stop":{{"leaf":{{"key":"{}","version":7}}}}}}"#,
+            hex("ab"),
+            hex("01")
+        )
+    );
+    assert_eq!(qed_core::json::from_str::<Proof>(&text), Ok(leaf_proof));
+    let empty = Proof {
+        siblings: vec![],
+        stop: Stop::Empty,
+    };
+    let text = qed_core::json::to_string(&empty);
+    assert_eq!(text, r#"{"siblings":[],"stop":"empty"}"#);
+    assert_eq!(qed_core::json::from_str::<Proof>(&text), Ok(empty));
+    for bad in [
+        r#"{"siblings":["00"],"stop":"empty"}"#,
+        r#"{"siblings":[],"stop":"leaf"}"#,
+        r#"{"siblings":[],"stop":{"leaf":{"key":"zz","version":1}}}"#,
+        r#"{"siblings":[],"stop":{"leaf":{"key":"00","version":-1}}}"#,
+        r#"{"siblings":[]}"#,
+    ] {
+        assert!(qed_core::json::from_str::<Proof>(bad).is_err(), "{bad}");
+    }
+    let too_long = format!(
+        r#"{{"siblings":[{}],"stop":"empty"}}"#,
+        vec![format!("\"{}\"", hex("00")); 257].join(",")
+    );
+    assert!(qed_core::json::from_str::<Proof>(&too_long).is_err());
 }

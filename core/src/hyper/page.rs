@@ -220,20 +220,38 @@ impl Page {
         Some(self.entry_at(rank, self.shape.subtrees & bit != 0))
     }
 
+    /// Whether `position` holds a child page (reads no entry).
+    pub(super) fn is_subtree(&self, position: u8) -> bool {
+        1u16.checked_shl(u32::from(position))
+            .is_some_and(|bit| self.shape.subtrees & bit != 0)
+    }
+
+    /// Whether `position` holds an entry (reads no entry).
+    pub(super) fn is_occupied(&self, position: u8) -> bool {
+        1u16.checked_shl(u32::from(position))
+            .is_some_and(|bit| self.shape.occupied & bit != 0)
+    }
+
     /// The entry of rank `rank` (its index among the entries), a child page or a leaf.
     fn entry_at(&self, rank: usize, subtree: bool) -> Entry {
         let slot = self.data.get(rank).copied().unwrap_or(EMPTY);
         if subtree {
             Entry::Subtree(slot)
         } else {
-            Entry::Leaf { key: slot, version: self.version(rank) }
+            Entry::Leaf {
+                key: slot,
+                version: self.version(rank),
+            }
         }
     }
 
     /// The version stored for the entry of rank `rank`.
     fn version(&self, rank: usize) -> u64 {
         let at = rank % 4 * 8;
-        let packed = self.data.get(self.len() + rank / 4).and_then(|slot| slot.get(at..at + 8));
+        let packed = self
+            .data
+            .get(self.len() + rank / 4)
+            .and_then(|slot| slot.get(at..at + 8));
         let mut word = [0u8; 8];
         if let Some(bytes) = packed {
             word.copy_from_slice(bytes);
@@ -271,6 +289,11 @@ impl Page {
     /// The hash of the page's root node: the tree node at the page's depth.
     pub fn root_hash(&self) -> Hash {
         self.node_hash(1, &mut Hasher::default())
+    }
+
+    /// A byte of the page's content: reading it brings the content into the cache.
+    pub(super) fn first_byte(&self) -> u8 {
+        self.data.first().map_or(0, |slot| slot[0])
     }
 
     /// Slots holding the entries and their versions.
@@ -343,7 +366,10 @@ impl Page {
         let (mut rank, mut leaf_rank) = (0, 0);
         for (pos, change) in (0u8..16).zip(changes) {
             let bit = 1u16 << pos;
-            let (was, was_subtree) = (self.shape.occupied & bit != 0, self.shape.subtrees & bit != 0);
+            let (was, was_subtree) = (
+                self.shape.occupied & bit != 0,
+                self.shape.subtrees & bit != 0,
+            );
             match change {
                 Some((entry, hash)) => b.push(pos, *entry, Some(*hash)),
                 None if was => {
