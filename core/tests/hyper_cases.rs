@@ -324,6 +324,9 @@ fn cold_and_warm_stores_agree() {
         (warm.root, &warm.pages, &warm.existing),
         (cold.root, &cold.pages, &cold.existing)
     );
+    let disk = insert_batch(&HashedDiskStore(&store), &batch).unwrap();
+    assert_eq!((warm.root, &warm.pages), (disk.root, &disk.pages));
+    assert_eq!(disk.hash_calls, warm.hash_calls);
     assert!(cold.hash_calls > warm.hash_calls);
     for k in keys(3, 50).iter().chain(&keys(9, 50)) {
         assert_eq!(

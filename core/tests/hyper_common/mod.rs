@@ -163,6 +163,20 @@ impl<S: PageStore> PageStore for ColdStore<S> {
     }
 }
 
+/// A disk store that keeps the node hashes in its values (`Page::to_bytes_with_hashes`).
+pub struct HashedDiskStore<S>(pub S);
+
+impl<S: PageStore> PageStore for HashedDiskStore<S> {
+    type Error = S::Error;
+
+    fn page(&self, id: &PageId) -> Result<Option<Page>, S::Error> {
+        Ok(self
+            .0
+            .page(id)?
+            .map(|p| Page::from_bytes(&p.to_bytes_with_hashes()).expect("own encoding decodes")))
+    }
+}
+
 /// Deterministic pseudo-random keys (SHA-256 of a counter and a seed).
 pub fn keys(seed: u64, n: usize) -> Vec<Hash> {
     (0..n as u64)
