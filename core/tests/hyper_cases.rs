@@ -237,6 +237,38 @@ fn duplicates_keep_their_first_version() {
     assert_eq!(changes.existing, vec![(1, 10), (2, 10), (3, 20)]);
     store.apply(&changes);
     assert_eq!(hyper::get(&store, &c).unwrap(), Some(20));
+    // Repeats of keys already in the tree, interleaved with repeats of new keys.
+    let (d, e) = ([4; 32], [5; 32]);
+    let batch = [
+        (d, 40),
+        (a, 41),
+        (e, 42),
+        (e, 43),
+        (b, 44),
+        (a, 45),
+        (d, 46),
+        (b, 47),
+    ];
+    let changes = insert_batch(&store, &batch).unwrap();
+    assert_eq!(
+        changes.existing,
+        vec![(1, 10), (3, 42), (4, 11), (5, 10), (6, 40), (7, 11)]
+    );
+    // A later repeat reported before a tree key's repeat must not hide the tree version.
+    let (k1, k2) = ([0x10; 32], [0x20; 32]);
+    let mut tree = MemoryTree::new();
+    tree.insert(k2, 7).unwrap();
+    let mut batch: Vec<_> = (0u8..10)
+        .map(|i| ([0x80 + i; 32], 100 + u64::from(i)))
+        .collect();
+    batch[0] = (k1, 50);
+    batch[3] = (k1, 53);
+    batch[8] = (k2, 58);
+    batch[9] = (k2, 59);
+    assert_eq!(
+        tree.insert_batch(&batch).unwrap(),
+        vec![(3, 50), (8, 7), (9, 7)]
+    );
     // A batch of only existing keys changes nothing.
     let changes = insert_batch(&store, &[(b, 30), (a, 31)]).unwrap();
     assert!(changes.pages.is_empty());

@@ -27,20 +27,21 @@ fn key_strategy(base: Hash) -> impl Strategy<Value = Hash> {
     ]
 }
 
-/// A list of `(key, version)` pairs, sometimes with a key repeated later with another version.
+/// A list of `(key, version)` pairs, often with some keys repeated later with other versions.
 fn batch_strategy(max: usize) -> impl Strategy<Value = Vec<(Hash, u64)>> {
     any::<[u8; 32]>()
         .prop_flat_map(move |base| {
             (
                 proptest::collection::vec((key_strategy(base), any::<u64>()), 0..max),
-                any::<prop::sample::Index>(),
-                any::<bool>(),
+                proptest::collection::vec(any::<prop::sample::Index>(), 0..4),
             )
         })
-        .prop_map(|(mut pairs, index, repeat)| {
-            if repeat && !pairs.is_empty() {
-                let (k, v) = pairs[index.index(pairs.len())];
-                pairs.push((k, v.wrapping_add(1)));
+        .prop_map(|(mut pairs, repeats)| {
+            for index in repeats {
+                if !pairs.is_empty() {
+                    let (k, v) = pairs[index.index(pairs.len())];
+                    pairs.push((k, v.wrapping_add(1)));
+                }
             }
             pairs
         })

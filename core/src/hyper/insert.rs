@@ -64,19 +64,20 @@ pub fn insert_batch<S: PageStore>(
     };
     let mut existing = ctx.existing;
     existing.sort_unstable();
-    for (later, first) in repeats {
-        // The first occurrence either was already in the tree (then it is in `existing`) or was
-        // inserted with its own version.
-        let found = existing
-            .binary_search_by_key(&first, |e| e.0)
-            .ok()
-            .and_then(|i| existing.get(i));
-        let version = match found {
-            Some(&(_, v)) => v,
-            None => batch.get(first).map_or(0, |e| e.1),
-        };
-        existing.push((later, version));
-    }
+    // The first occurrence of a repeated key either was already in the tree (then it is in
+    // `existing`) or was inserted with its own version.
+    let repeated: Vec<(usize, u64)> = repeats
+        .into_iter()
+        .map(|(later, first)| {
+            let in_tree = existing.binary_search_by_key(&first, |e| e.0).ok();
+            let version = match in_tree.and_then(|i| existing.get(i)) {
+                Some(&(_, v)) => v,
+                None => batch.get(first).map_or(0, |e| e.1),
+            };
+            (later, version)
+        })
+        .collect();
+    existing.extend(repeated);
     existing.sort_unstable();
     Ok(Changes {
         root,
