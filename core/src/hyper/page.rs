@@ -229,12 +229,6 @@ impl Page {
             .is_some_and(|bit| self.shape.subtrees & bit != 0)
     }
 
-    /// Whether `position` holds an entry (reads no entry).
-    pub(super) fn is_occupied(&self, position: u8) -> bool {
-        1u16.checked_shl(u32::from(position))
-            .is_some_and(|bit| self.shape.occupied & bit != 0)
-    }
-
     /// The entry of rank `rank` (its index among the entries), a child page or a leaf.
     fn entry_at(&self, rank: usize, subtree: bool) -> Entry {
         let slot = self.data.get(rank).copied().unwrap_or(EMPTY);
@@ -260,6 +254,16 @@ impl Page {
             word.copy_from_slice(bytes);
         }
         u64::from_be_bytes(word)
+    }
+
+    /// The cached hash of the leaf at `position`, if the page carries its hashes.
+    pub(super) fn cached_leaf_hash(&self, position: u8) -> Option<Hash> {
+        let leaves = self.shape.occupied & !self.shape.subtrees;
+        let bit = 1u16.checked_shl(u32::from(position))?;
+        if leaves & bit == 0 {
+            return None;
+        }
+        self.cached_leaf(count_below(leaves, usize::from(position)))
     }
 
     /// The cached hash of the leaf of leaf rank `leaf_rank` (its index among the leaves).
