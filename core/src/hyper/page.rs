@@ -379,16 +379,19 @@ impl Page {
             );
             match change {
                 Some((entry, hash)) => b.push(pos, *entry, Some(*hash)),
+                // Unchanged: copy the slot, and the version and hash of a leaf.
                 None if was => {
-                    let entry = self.entry_at(rank, was_subtree);
-                    let hash = match entry {
-                        Entry::Subtree(root) => root,
-                        Entry::Leaf { key, version } => match self.cached_leaf(leaf_rank) {
+                    let slot = self.data.get(rank).copied().unwrap_or(EMPTY);
+                    if was_subtree {
+                        b.push_subtree(pos, slot);
+                    } else {
+                        let version = self.version(rank);
+                        let hash = match self.cached_leaf(leaf_rank) {
                             Some(hash) => hash,
-                            None => h.leaf(&key, version),
-                        },
-                    };
-                    b.push(pos, entry, Some(hash));
+                            None => h.leaf(&slot, version),
+                        };
+                        b.push_leaf(pos, slot, version, hash);
+                    }
                 }
                 None => {}
             }
@@ -580,21 +583,29 @@ struct Builder {
 impl Builder {
     /// Adds the entry at `pos` (above every position added so far), with its hash if known.
     fn push(&mut self, pos: u8, entry: Entry, hash: Option<Hash>) {
-        let bit = 1u16 << (pos & 15);
-        let i = self.entries & 15;
-        self.shape.occupied |= bit;
         match entry {
             Entry::Leaf { key, version } => {
-                self.slots[i] = key;
-                self.versions[i] = version;
-                self.leaf_hashes[self.leaves & 15] = hash.unwrap_or(EMPTY);
-                self.leaves += 1;
+                self.push_leaf(pos, key, version, hash.unwrap_or(EMPTY))
             }
-            Entry::Subtree(root) => {
-                self.shape.subtrees |= bit;
-                self.slots[i] = root;
-            }
+            Entry::Subtree(root) => self.push_subtree(pos, root),
         }
+    }
+
+    fn push_leaf(&mut self, pos: u8, key: Hash, version: u64, hash: Hash) {
+        let i = self.entries & 15;
+        self.shape.occupied |= 1u16 << (pos & 15);
+        self.slots[i] = key;
+        self.versions[i] = version;
+        self.leaf_hashes[self.leaves & 15] = hash;
+        self.leaves += 1;
+        self.entries += 1;
+    }
+
+    fn push_subtree(&mut self, pos: u8, root: Hash) {
+        let bit = 1u16 << (pos & 15);
+        self.shape.occupied |= bit;
+        self.shape.subtrees |= bit;
+        self.slots[self.entries & 15] = root;
         self.entries += 1;
     }
 
