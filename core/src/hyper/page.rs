@@ -632,6 +632,10 @@ impl Builder {
     /// the leaf hashes then being those given to `push`.
     fn finish(self, inner: Option<&[Hash; 16]>) -> Page {
         let n = self.entries.min(16);
+        let branches = self.shape.branches();
+        // The content is assembled contiguously, then copied once into its shared allocation.
+        let mut buf = Slots::default();
+        buf.extend(self.slots.get(..n).unwrap_or(&[]));
         let mut packed = [[0u8; 32]; 4];
         for (i, v) in self.versions.iter().take(n).enumerate() {
             if let Some(word) = packed
@@ -641,40 +645,51 @@ impl Builder {
                 word.copy_from_slice(&v.to_be_bytes());
             }
         }
-        let entries = self
-            .slots
-            .iter()
-            .take(n)
-            .chain(packed.iter().take(n.div_ceil(4)));
-        let branches = self.shape.branches();
-        // Exact-size iterators, so the shared slice is allocated once, at its final size.
-        let data: Arc<[Hash]> = match inner {
-            None => entries.copied().collect(),
-            Some(inner) => {
-                let mut branch_hashes = [EMPTY; 15];
-                let mut count = 0;
-                for (node, hash) in inner.iter().enumerate() {
-                    if branches & (1 << node) != 0
-                        && let Some(slot) = branch_hashes.get_mut(count)
-                    {
-                        *slot = *hash;
-                        count += 1;
-                    }
+        buf.extend(packed.get(..n.div_ceil(4)).unwrap_or(&[]));
+        if let Some(inner) = inner {
+            buf.extend(self.leaf_hashes.get(..self.leaves.min(16)).unwrap_or(&[]));
+            for (node, hash) in inner.iter().enumerate() {
+                if branches & (1 << node) != 0 {
+                    buf.extend(core::slice::from_ref(hash));
                 }
-                let leaf_hashes = self.leaf_hashes.iter().take(self.leaves.min(16));
-                entries
-                    .chain(leaf_hashes)
-                    .chain(branch_hashes.iter().take(count))
-                    .copied()
-                    .collect()
             }
-        };
+        }
         Page {
             shape: self.shape,
             branches,
             hashed: inner.is_some(),
-            data,
+            data: Arc::from(buf.as_slice()),
         }
+    }
+}
+
+/// A page's content before it is shared: at most 16 entries, 4 slots of versions, 16 leaf
+/// hashes and 15 branch hashes.
+struct Slots {
+    buf: [Hash; 51],
+    len: usize,
+}
+
+impl Default for Slots {
+    fn default() -> Slots {
+        Slots {
+            buf: [EMPTY; 51],
+            len: 0,
+        }
+    }
+}
+
+impl Slots {
+    fn extend(&mut self, hashes: &[Hash]) {
+        let end = self.len.saturating_add(hashes.len());
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(hashes);
+            self.len = end;
+        }
+    }
+
+    fn as_slice(&self) -> &[Hash] {
+        self.buf.get(..self.len).unwrap_or(&[])
     }
 }
 
