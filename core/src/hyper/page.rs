@@ -154,8 +154,8 @@ pub struct Page {
     /// Whether `data` holds the node hashes.
     hashed: bool,
     /// One allocation: per entry (by position) the leaf's key or the child page's root; the
-    /// entries' versions, four per slot (big-endian, 0 for child pages); then, when `hashed`,
-    /// the hash of each leaf entry and the hash of each branch node (by ascending node).
+    /// leaves' versions, four per slot (big-endian); then, when `hashed`, the hash of each leaf
+    /// and the hash of each branch node (by ascending node).
     data: Arc<[Hash]>,
 }
 
@@ -219,8 +219,15 @@ impl Page {
         if self.shape.occupied & bit == 0 {
             return None;
         }
-        let rank = count_below(self.shape.occupied, usize::from(position));
-        Some(self.entry_at(rank, self.shape.subtrees & bit != 0))
+        let slot = self.slot(count_below(self.shape.occupied, usize::from(position)));
+        if self.shape.subtrees & bit != 0 {
+            return Some(Entry::Subtree(slot));
+        }
+        let leaf_rank = count_below(self.leaf_bits(), usize::from(position));
+        Some(Entry::Leaf {
+            key: slot,
+            version: self.version(leaf_rank),
+        })
     }
 
     /// Whether `position` holds a child page (reads no entry).
@@ -229,25 +236,22 @@ impl Page {
             .is_some_and(|bit| self.shape.subtrees & bit != 0)
     }
 
-    /// The entry of rank `rank` (its index among the entries), a child page or a leaf.
-    fn entry_at(&self, rank: usize, subtree: bool) -> Entry {
-        let slot = self.data.get(rank).copied().unwrap_or(EMPTY);
-        if subtree {
-            Entry::Subtree(slot)
-        } else {
-            Entry::Leaf {
-                key: slot,
-                version: self.version(rank),
-            }
-        }
+    /// The positions holding a leaf.
+    fn leaf_bits(&self) -> u16 {
+        self.shape.occupied & !self.shape.subtrees
     }
 
-    /// The version stored for the entry of rank `rank`.
-    fn version(&self, rank: usize) -> u64 {
-        let at = rank % 4 * 8;
+    /// The key or child page root of the entry of rank `rank` (its index among the entries).
+    fn slot(&self, rank: usize) -> Hash {
+        self.data.get(rank).copied().unwrap_or(EMPTY)
+    }
+
+    /// The version of the leaf of leaf rank `leaf_rank` (its index among the leaves).
+    fn version(&self, leaf_rank: usize) -> u64 {
+        let at = leaf_rank % 4 * 8;
         let packed = self
             .data
-            .get(self.len() + rank / 4)
+            .get(self.len() + leaf_rank / 4)
             .and_then(|slot| slot.get(at..at + 8));
         let mut word = [0u8; 8];
         if let Some(bytes) = packed {
@@ -303,10 +307,9 @@ impl Page {
         self.data.first().map_or(0, |slot| slot[0])
     }
 
-    /// Slots holding the entries and their versions.
+    /// Slots holding the entries and the leaves' versions (four to a slot).
     fn entry_slots(&self) -> usize {
-        let n = self.len();
-        n + n.div_ceil(4)
+        self.len() + self.shape.leaves().div_ceil(4)
     }
 
     /// How heap node `node` (1..32) is hashed.
@@ -317,20 +320,13 @@ impl Page {
     /// The hash of the entry at `position`: a child page's root, or a leaf's hash from the
     /// cache or computed.
     fn entry_hash(&self, position: u8, h: &mut Hasher) -> Hash {
-        let bit = 1u16 << (position & 15);
-        let rank = count_below(self.shape.occupied, usize::from(position));
-        if self.shape.occupied & bit == 0 {
-            return EMPTY;
-        }
-        match self.entry_at(rank, self.shape.subtrees & bit != 0) {
-            Entry::Subtree(root) => root,
-            Entry::Leaf { key, version } => {
-                let leaves = self.shape.occupied & !self.shape.subtrees;
-                match self.cached_leaf(count_below(leaves, usize::from(position))) {
-                    Some(hash) => hash,
-                    None => h.leaf(&key, version),
-                }
-            }
+        match self.get(position) {
+            None => EMPTY,
+            Some(Entry::Subtree(root)) => root,
+            Some(Entry::Leaf { key, version }) => match self.cached_leaf_hash(position) {
+                Some(hash) => hash,
+                None => h.leaf(&key, version),
+            },
         }
     }
 
@@ -381,11 +377,11 @@ impl Page {
                 Some((entry, hash)) => b.push(pos, *entry, Some(*hash)),
                 // Unchanged: copy the slot, and the version and hash of a leaf.
                 None if was => {
-                    let slot = self.data.get(rank).copied().unwrap_or(EMPTY);
+                    let slot = self.slot(rank);
                     if was_subtree {
                         b.push_subtree(pos, slot);
                     } else {
-                        let version = self.version(rank);
+                        let version = self.version(leaf_rank);
                         let hash = match self.cached_leaf(leaf_rank) {
                             Some(hash) => hash,
                             None => h.leaf(&slot, version),
@@ -592,10 +588,9 @@ impl Builder {
     }
 
     fn push_leaf(&mut self, pos: u8, key: Hash, version: u64, hash: Hash) {
-        let i = self.entries & 15;
         self.shape.occupied |= 1u16 << (pos & 15);
-        self.slots[i] = key;
-        self.versions[i] = version;
+        self.slots[self.entries & 15] = key;
+        self.versions[self.leaves & 15] = version;
         self.leaf_hashes[self.leaves & 15] = hash;
         self.leaves += 1;
         self.entries += 1;
@@ -636,8 +631,9 @@ impl Builder {
         // The content is assembled contiguously, then copied once into its shared allocation.
         let mut buf = Slots::default();
         buf.extend(self.slots.get(..n).unwrap_or(&[]));
+        let leaves = self.leaves.min(16);
         let mut packed = [[0u8; 32]; 4];
-        for (i, v) in self.versions.iter().take(n).enumerate() {
+        for (i, v) in self.versions.iter().take(leaves).enumerate() {
             if let Some(word) = packed
                 .get_mut(i / 4)
                 .and_then(|s| s.get_mut(i % 4 * 8..i % 4 * 8 + 8))
@@ -645,9 +641,9 @@ impl Builder {
                 word.copy_from_slice(&v.to_be_bytes());
             }
         }
-        buf.extend(packed.get(..n.div_ceil(4)).unwrap_or(&[]));
+        buf.extend(packed.get(..leaves.div_ceil(4)).unwrap_or(&[]));
         if let Some(inner) = inner {
-            buf.extend(self.leaf_hashes.get(..self.leaves.min(16)).unwrap_or(&[]));
+            buf.extend(self.leaf_hashes.get(..leaves).unwrap_or(&[]));
             for (node, hash) in inner.iter().enumerate() {
                 if branches & (1 << node) != 0 {
                     buf.extend(core::slice::from_ref(hash));
