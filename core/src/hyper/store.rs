@@ -262,7 +262,7 @@ impl PageStore for MemoryStore {
         let touched = found
             .iter()
             .flatten()
-            .fold(0u8, |acc, page| acc ^ page.first_byte());
+            .fold(0u8, |acc, page| acc ^ page.touch());
         core::hint::black_box(touched);
         Ok(found.into_iter().map(|page| page.cloned()).collect())
     }
@@ -337,5 +337,55 @@ impl MemoryTree {
     /// The pages.
     pub fn store(&self) -> &MemoryStore {
         &self.store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hyper::Entry;
+
+    fn page(tag: u8) -> Page {
+        Page::from_entries([(0, Entry::Subtree([tag; 32]))]).unwrap_or_default()
+    }
+
+    #[test]
+    fn memory_store_puts_replaces_and_grows() {
+        let mut store = MemoryStore::new();
+        assert!(store.is_empty());
+        assert_eq!(store.get(&PageId::ROOT), None);
+        // Ids that share their first bits and differ in depth: the index must tell them apart.
+        let mut ids: Vec<PageId> = (0u8..=63)
+            .flat_map(|d| (0u8..4).filter_map(move |k| PageId::new(d * 4, &[k << 4 | k; 32])))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 1 + 63 * 4);
+        for (i, id) in ids.iter().enumerate() {
+            store.put(*id, page(i as u8));
+        }
+        assert_eq!(store.len(), ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(store.get(id), Some(&page(i as u8)));
+        }
+        store.put(ids[5], page(0xee));
+        assert_eq!(store.len(), ids.len());
+        assert_eq!(store.get(&ids[5]), Some(&page(0xee)));
+        let listed: Vec<PageId> = store.iter().map(|(id, _)| *id).collect();
+        assert_eq!(listed, ids);
+        // The same pages written in another order: an equal store.
+        let mut other = MemoryStore::new();
+        for id in ids.iter().rev() {
+            other.put(*id, store.get(id).cloned().unwrap_or_default());
+        }
+        assert_eq!(other, store);
+        other.put(ids[0], page(0x77));
+        assert_ne!(other, store);
+        let fetched = store.pages(&[
+            ids[1],
+            PageId::new(8, &[9; 32]).unwrap_or(PageId::ROOT),
+            ids[2],
+        ]);
+        assert_eq!(fetched, Ok(alloc::vec![Some(page(1)), None, Some(page(2))]));
     }
 }
