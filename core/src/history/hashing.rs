@@ -1,0 +1,49 @@
+//! The three hash rules of RFC 9162 section 2.1.1, with the protocol's 32-byte leaf data.
+
+use crate::Hash;
+use crate::hash::tagged;
+
+/// Domain-separation prefix of a leaf hash (RFC 9162 2.1.1).
+const LEAF_PREFIX: u8 = 0x00;
+/// Domain-separation prefix of an interior node hash (RFC 9162 2.1.1).
+const NODE_PREFIX: u8 = 0x01;
+
+/// The root of the empty tree, `SHA-256("")`.
+///
+/// ```
+/// assert_eq!(qed_core::history::EMPTY_ROOT, qed_core::hash::digest(b""));
+/// ```
+pub const EMPTY_ROOT: Hash = [
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+];
+
+/// The leaf hash of an event digest: `SHA-256(0x00 || digest)` (protocol section 2).
+///
+/// ```
+/// use qed_core::history::{leaf_hash, leaf_hash_bytes};
+/// let d = qed_core::hash::digest(b"event");
+/// assert_eq!(leaf_hash(&d), leaf_hash_bytes(&d));
+/// ```
+pub fn leaf_hash(digest: &[u8; 32]) -> Hash {
+    tagged(LEAF_PREFIX, &[digest])
+}
+
+/// The RFC 9162 leaf hash of leaf data of any length: `SHA-256(0x00 || data)`.
+///
+/// QED's leaves are always 32-byte digests ([`leaf_hash`]); this form exists so that the
+/// public RFC 6962/9162 test trees, whose leaves have other lengths, can be checked too.
+pub fn leaf_hash_bytes(data: &[u8]) -> Hash {
+    tagged(LEAF_PREFIX, &[data])
+}
+
+/// The hash of an interior node: `SHA-256(0x01 || left || right)`.
+///
+/// ```
+/// use qed_core::history::{leaf_hash, node_hash};
+/// let (a, b) = (leaf_hash(&[1; 32]), leaf_hash(&[2; 32]));
+/// assert_ne!(node_hash(&a, &b), node_hash(&b, &a));
+/// ```
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    tagged(NODE_PREFIX, &[left, right])
+}
