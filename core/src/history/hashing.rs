@@ -1,5 +1,7 @@
 //! The three hash rules of RFC 9162 section 2.1.1, with the protocol's 32-byte leaf data.
 
+use sha2::block_api::compress256;
+
 use crate::Hash;
 use crate::hash::tagged;
 
@@ -26,7 +28,16 @@ pub const EMPTY_ROOT: Hash = [
 /// assert_eq!(leaf_hash(&d), leaf_hash_bytes(&d));
 /// ```
 pub fn leaf_hash(digest: &[u8; 32]) -> Hash {
-    tagged(LEAF_PREFIX, &[digest])
+    // 33 bytes of input fit one padded SHA-256 block: build it and compress it directly,
+    // without the streaming hasher's buffering (appends hash every leaf).
+    let mut block = [0u8; 64];
+    block[0] = LEAF_PREFIX;
+    block[1..33].copy_from_slice(digest);
+    block[33] = 0x80;
+    block[56..].copy_from_slice(&(33u64 * 8).to_be_bytes());
+    let mut state = SHA256_IV;
+    compress256(&mut state, &[block]);
+    state_bytes(&state)
 }
 
 /// The RFC 9162 leaf hash of leaf data of any length: `SHA-256(0x00 || data)`.
@@ -45,5 +56,37 @@ pub fn leaf_hash_bytes(data: &[u8]) -> Hash {
 /// assert_ne!(node_hash(&a, &b), node_hash(&b, &a));
 /// ```
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    tagged(NODE_PREFIX, &[left, right])
+    // 65 bytes of input: two padded blocks, compressed in one call.
+    let mut blocks = [[0u8; 64]; 2];
+    let [first, second] = &mut blocks;
+    first[0] = NODE_PREFIX;
+    first[1..33].copy_from_slice(left);
+    first[33..].copy_from_slice(&right[..31]);
+    second[0] = right[31];
+    second[1] = 0x80;
+    second[56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
+    let mut state = SHA256_IV;
+    compress256(&mut state, &blocks);
+    state_bytes(&state)
+}
+
+/// The initial SHA-256 state (FIPS 180-4 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// The digest of a final SHA-256 state: its words in big-endian order.
+fn state_bytes(state: &[u32; 8]) -> Hash {
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
 }
