@@ -103,5 +103,148 @@ fn history_benches(c: &mut Criterion) {
     g.finish();
 }
 
+
+/// The hyper tree: batch inserts and proofs in a map of one million random keys, in memory.
+mod hyper {
+    use std::hint::black_box;
+    use std::time::{Duration, Instant};
+
+    use criterion::{BatchSize, Criterion, Throughput};
+    use qed_core::Hash;
+    use qed_core::hyper::{self, MemoryStore, Page, PageId, PageStore, insert_batch};
+
+    const MAP: u64 = 1_000_000;
+    const BATCH: u64 = 1_000;
+
+    fn key(i: u64) -> Hash {
+        qed_core::hash::digest(&i.to_be_bytes())
+    }
+
+    fn batch(from: u64) -> Vec<(Hash, u64)> {
+        (from..from + BATCH).map(|i| (key(i), i)).collect()
+    }
+
+    /// A store serving pages as a disk store would: decoded from bytes, without node hashes.
+    struct Cold<'a>(&'a MemoryStore);
+
+    impl PageStore for Cold<'_> {
+        type Error = std::convert::Infallible;
+        fn page(&self, id: &PageId) -> Result<Option<Page>, Self::Error> {
+            Ok(self
+                .0
+                .page(id)?
+                .and_then(|p| Page::from_bytes(&p.to_bytes()).ok()))
+        }
+    }
+
+    fn million() -> MemoryStore {
+        let start = Instant::now();
+        let all: Vec<_> = (0..MAP).map(|i| (key(i), i)).collect();
+        let mut store = MemoryStore::new();
+        let changes = insert_batch(&store, &all).expect("in-memory insert");
+        store.apply_owned(changes);
+        eprintln!(
+            "hyper: built 1M keys in {:?}, {} pages",
+            start.elapsed(),
+            store.len()
+        );
+        store
+    }
+
+    /// Prints the hash calls per key of batches into the million-key map (the design's cost).
+    fn report_hash_calls(store: &MemoryStore) {
+        let mut calls = 0;
+        let mut pages = 0;
+        for round in 0..20 {
+            let changes =
+                insert_batch(store, &batch(MAP + round * BATCH)).expect("in-memory insert");
+            calls += changes.hash_calls;
+            pages += changes.pages.len();
+        }
+        let cold = insert_batch(&Cold(store), &batch(MAP))
+            .expect("in-memory insert")
+            .hash_calls;
+        eprintln!(
+            "hyper: batches of {BATCH} into 1M: {:.2} hash calls/key ({:.2} with cold pages), {:.2} pages written/key",
+            calls as f64 / (20 * BATCH) as f64,
+            cold as f64 / BATCH as f64,
+            pages as f64 / (20 * BATCH) as f64,
+        );
+    }
+
+    pub fn benches(c: &mut Criterion) {
+        let mut store = million();
+        report_hash_calls(&store);
+        let mut g = c.benchmark_group("hyper");
+        g.sample_size(20).measurement_time(Duration::from_secs(6));
+
+        // Computing a batch's changes (reads, hashes, new pages), store unchanged.
+        g.throughput(Throughput::Elements(BATCH));
+        let mut next = MAP;
+        g.bench_function("insert_1000_into_1M", |b| {
+            b.iter_batched(
+                || {
+                    next += BATCH;
+                    batch(next)
+                },
+                |batch| insert_batch(&store, &batch).expect("in-memory insert"),
+                BatchSize::SmallInput,
+            )
+        });
+        let probe: Vec<Hash> = (0..10_000).map(|i| key(i * 97 % MAP)).collect();
+        let root = hyper::root(&store).expect("root");
+
+        g.throughput(Throughput::Elements(1));
+        let mut i = 0;
+        g.bench_function("prove_member_1M", |b| {
+            b.iter(|| {
+                i = (i + 1) % probe.len();
+                hyper::prove(&store, black_box(&probe[i])).expect("prove")
+            })
+        });
+        let cold = Cold(&store);
+        g.bench_function("prove_member_1M_cold_pages", |b| {
+            b.iter(|| {
+                i = (i + 1) % probe.len();
+                hyper::prove(&cold, black_box(&probe[i])).expect("prove")
+            })
+        });
+        let proofs: Vec<_> = probe
+            .iter()
+            .take(1000)
+            .map(|k| hyper::prove(&store, k).expect("prove"))
+            .collect();
+        g.bench_function("verify_member_1M", |b| {
+            b.iter(|| {
+                i = (i + 1) % proofs.len();
+                hyper::verify(&root, &probe[i], black_box(&proofs[i])).expect("verify")
+            })
+        });
+
+        // The whole in-memory insert: compute and store. The map grows by 1,000 keys per
+        // iteration (to about 1.3M over the run).
+        g.throughput(Throughput::Elements(BATCH));
+        g.sample_size(10)
+            .measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_secs(1));
+        let mut next = 10 * MAP;
+        g.bench_function("insert_apply_1000_into_1M", |b| {
+            b.iter_batched(
+                || {
+                    next += BATCH;
+                    batch(next)
+                },
+                |batch| {
+                    let changes = insert_batch(&store, &batch).expect("in-memory insert");
+                    store.apply_owned(changes);
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        g.finish();
+    }
+}
+
 criterion_group!(benches, sha256_64, history_benches);
-criterion_main!(benches);
+criterion_group!(hyper_benches, hyper::benches);
+criterion_main!(benches, hyper_benches);
