@@ -5,7 +5,9 @@ use std::hint::black_box;
 
 fn sha256_64(c: &mut Criterion) {
     let input = [7u8; 64];
-    c.bench_function("sha256/64B", |b| b.iter(|| qed_core::hash::digest(std::hint::black_box(&input))));
+    c.bench_function("sha256/64B", |b| {
+        b.iter(|| qed_core::hash::digest(std::hint::black_box(&input)))
+    });
 }
 
 /// Signing and opening (verifying and parsing) one checkpoint note.

@@ -73,7 +73,10 @@ fn verifier_key_manglings_are_refused() {
     }
     for bad in data()["bad_verifier_keys"].as_array().unwrap() {
         let key = bad["key"].as_str().unwrap();
-        assert!(matches!(VerifierKey::parse(key), Err(VerifyError::MalformedKey(_))), "{key}");
+        assert!(
+            matches!(VerifierKey::parse(key), Err(VerifyError::MalformedKey(_))),
+            "{key}"
+        );
     }
 }
 
@@ -84,11 +87,19 @@ fn signing_reproduces_go_signature() {
     let signer = Signer::new(&name, &seed).unwrap();
     assert_eq!(signer.key_id(), id);
     assert_eq!(signer.verifier_key(), peter());
-    assert_eq!(signer.verifier_key().to_string(), s(&d, &["peter", "verifier_key"]));
+    assert_eq!(
+        signer.verifier_key().to_string(),
+        s(&d, &["peter", "verifier_key"])
+    );
     let note = signer.sign_note(s(&d, &["text"])).unwrap();
     assert_eq!(note, s(&d, &["signed_note"]));
     // Go's TestSign: a text without a final newline cannot be signed.
-    assert_eq!(signer.sign_note("abc"), Err(VerifyError::MalformedNote("text does not end with a newline")));
+    assert_eq!(
+        signer.sign_note("abc"),
+        Err(VerifyError::MalformedNote(
+            "text does not end with a newline"
+        ))
+    );
 }
 
 #[test]
@@ -118,17 +129,28 @@ fn go_open_cases() {
     assert_eq!(verify_note(&both, &enoch()).unwrap().signatures().len(), 2);
 
     // No line by the trusted key.
-    let stranger = Signer::new("PeterNeumann", &[1; 32]).unwrap().verifier_key();
-    assert!(matches!(verify_note(&both, &stranger), Err(VerifyError::UnknownSigner(_))));
+    let stranger = Signer::new("PeterNeumann", &[1; 32])
+        .unwrap()
+        .verifier_key();
+    assert!(matches!(
+        verify_note(&both, &stranger),
+        Err(VerifyError::UnknownSigner(_))
+    ));
 
     // Too many signatures.
     let many = format!("{text}\n{}", peter_sig.repeat(101));
-    assert_eq!(verify_note(&many, &peter()), Err(VerifyError::MalformedNote("too many signatures")));
+    assert_eq!(
+        verify_note(&many, &peter()),
+        Err(VerifyError::MalformedNote("too many signatures"))
+    );
 
     // A corrupted signature by the trusted key.
     let corrupt = format!("{}ABCD{}", &peter_sig[..60], &peter_sig[60..]);
     let corrupt_note = format!("{text}\n{corrupt}");
-    assert!(matches!(verify_note(&corrupt_note, &peter()), Err(VerifyError::BadSignature(_))));
+    assert!(matches!(
+        verify_note(&corrupt_note, &peter()),
+        Err(VerifyError::BadSignature(_))
+    ));
 
     // Duplicated verified and unverified signatures.
     let enoch_bad = format!("{}ABCD{}", &enoch_sig[..60], &enoch_sig[60..]);
@@ -136,13 +158,25 @@ fn go_open_cases() {
     assert_eq!(verify_note(&dup, &peter()).unwrap().signatures().len(), 5);
     // Stricter than Go, which checks only the first line of each key: every line by the
     // trusted key must verify (signed-note: a failing known signature SHOULD reject the note).
-    assert!(matches!(verify_note(&dup, &enoch()), Err(VerifyError::BadSignature(_))));
+    assert!(matches!(
+        verify_note(&dup, &enoch()),
+        Err(VerifyError::BadSignature(_))
+    ));
 
     // A line under another name, or with another key ID, is not by the trusted key.
-    let misnamed = format!("{text}\n{}", peter_sig.replace("PeterNeumann", "CarmenSandiego"));
-    assert!(matches!(verify_note(&misnamed, &peter()), Err(VerifyError::UnknownSigner(_))));
+    let misnamed = format!(
+        "{text}\n{}",
+        peter_sig.replace("PeterNeumann", "CarmenSandiego")
+    );
+    assert!(matches!(
+        verify_note(&misnamed, &peter()),
+        Err(VerifyError::UnknownSigner(_))
+    ));
     let wrong_hash = format!("{text}\n{}", peter_sig.replace("x08g", "xxxx"));
-    assert!(matches!(verify_note(&wrong_hash, &peter()), Err(VerifyError::UnknownSigner(_))));
+    assert!(matches!(
+        verify_note(&wrong_hash, &peter()),
+        Err(VerifyError::UnknownSigner(_))
+    ));
 }
 
 #[test]
@@ -154,12 +188,18 @@ fn go_bad_messages_are_malformed() {
         let bytes = hex::decode(case["hex"].as_str().unwrap()).unwrap();
         let what = case["go_expression"].as_str().unwrap();
         assert!(
-            matches!(Note::parse_bytes(&bytes), Err(VerifyError::MalformedNote(_))),
+            matches!(
+                Note::parse_bytes(&bytes),
+                Err(VerifyError::MalformedNote(_))
+            ),
             "{what}"
         );
         if let Ok(text) = std::str::from_utf8(&bytes) {
             assert!(
-                matches!(verify_note(text, &peter()), Err(VerifyError::MalformedNote(_))),
+                matches!(
+                    verify_note(text, &peter()),
+                    Err(VerifyError::MalformedNote(_))
+                ),
                 "{what}"
             );
         }
@@ -174,22 +214,76 @@ fn own_key_error_paths() {
     let id_hex = |name: &str| hex::encode(key_id(name, &pk));
     let cases = [
         // Right ID, 31-byte key.
-        (format!("PeterNeumann+{}+{}", id_hex("PeterNeumann"), enc(&with_alg(1, &pk[..31]))), "Ed25519 public key is not 32 bytes"),
+        (
+            format!(
+                "PeterNeumann+{}+{}",
+                id_hex("PeterNeumann"),
+                enc(&with_alg(1, &pk[..31]))
+            ),
+            "Ed25519 public key is not 32 bytes",
+        ),
         // Right ID for the name, unknown algorithm byte.
-        (format!("PeterNeumann+{}+{}", id_hex("PeterNeumann"), enc(&with_alg(2, &pk))), "signature type is not Ed25519 (0x01)"),
-        (format!("PeterNeumann+00000000+{}", enc(&with_alg(1, &pk))), "key ID does not match the name and key"),
-        (format!("Peter Neumann+{}+{}", id_hex("Peter Neumann"), enc(&with_alg(1, &pk))), "key name must be non-empty, without white space, '+' or control characters"),
-        (format!("+{}+{}", id_hex(""), enc(&with_alg(1, &pk))), "key name must be non-empty, without white space, '+' or control characters"),
-        (format!("PeterNeumann+{}+{}=", id_hex("PeterNeumann"), enc(&with_alg(1, &pk))), "key is not canonical padded base64"),
-        (format!("PeterNeumann+{}+", id_hex("PeterNeumann")), "key is empty"),
-        ("PeterNeumann+c74f20a3".to_string(), "expected <name>+<key ID>+<key>"),
+        (
+            format!(
+                "PeterNeumann+{}+{}",
+                id_hex("PeterNeumann"),
+                enc(&with_alg(2, &pk))
+            ),
+            "signature type is not Ed25519 (0x01)",
+        ),
+        (
+            format!("PeterNeumann+00000000+{}", enc(&with_alg(1, &pk))),
+            "key ID does not match the name and key",
+        ),
+        (
+            format!(
+                "Peter Neumann+{}+{}",
+                id_hex("Peter Neumann"),
+                enc(&with_alg(1, &pk))
+            ),
+            "key name must be non-empty, without white space, '+' or control characters",
+        ),
+        (
+            format!("+{}+{}", id_hex(""), enc(&with_alg(1, &pk))),
+            "key name must be non-empty, without white space, '+' or control characters",
+        ),
+        (
+            format!(
+                "PeterNeumann+{}+{}=",
+                id_hex("PeterNeumann"),
+                enc(&with_alg(1, &pk))
+            ),
+            "key is not canonical padded base64",
+        ),
+        (
+            format!("PeterNeumann+{}+", id_hex("PeterNeumann")),
+            "key is empty",
+        ),
+        (
+            "PeterNeumann+c74f20a3".to_string(),
+            "expected <name>+<key ID>+<key>",
+        ),
         ("PeterNeumann".to_string(), "expected <name>+<key ID>+<key>"),
-        (format!("PeterNeumann+0xc74f20+{}", enc(&with_alg(1, &pk))), "key ID is not 8 hex digits"),
+        (
+            format!("PeterNeumann+0xc74f20+{}", enc(&with_alg(1, &pk))),
+            "key ID is not 8 hex digits",
+        ),
         // The identity point has small order; all-0xff is not a canonical point encoding.
-        (format!("n+{}+{}", hex::encode(key_id("n", &ident())), enc(&with_alg(1, &ident()))), "public key has small order"),
+        (
+            format!(
+                "n+{}+{}",
+                hex::encode(key_id("n", &ident())),
+                enc(&with_alg(1, &ident()))
+            ),
+            "public key has small order",
+        ),
     ];
     for (text, reason) in cases {
-        assert_eq!(VerifierKey::parse(&text), Err(VerifyError::MalformedKey(reason)), "{text}");
+        assert_eq!(
+            VerifierKey::parse(&text),
+            Err(VerifyError::MalformedKey(reason)),
+            "{text}"
+        );
     }
 }
 

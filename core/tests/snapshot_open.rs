@@ -55,13 +55,23 @@ fn exact_text_of_section_4() {
     let z = b64(&[0x11; 32]);
     let h = b64(&[0x22; 32]);
     let e = b64(&[0x33; 32]);
-    assert_eq!(cp(0).to_text(), format!("{ORIGIN}\n0\n{z}\nqed-hyper {h}\n"));
-    assert_eq!(cp(5).to_text(), format!("{ORIGIN}\n5\n{z}\nqed-hyper {h}\nqed-event {e}\n"));
+    assert_eq!(
+        cp(0).to_text(),
+        format!("{ORIGIN}\n0\n{z}\nqed-hyper {h}\n")
+    );
+    assert_eq!(
+        cp(5).to_text(),
+        format!("{ORIGIN}\n5\n{z}\nqed-hyper {h}\nqed-event {e}\n")
+    );
     let note = signer().sign(&cp(5));
     let (text, sig_line) = note.split_once("\n\n").unwrap();
     assert_eq!(format!("{text}\n"), cp(5).to_text());
-    let encoded = sig_line.strip_prefix(&format!("\u{2014} {ORIGIN} ")).unwrap();
-    let raw = STANDARD.decode(encoded.strip_suffix('\n').unwrap()).unwrap();
+    let encoded = sig_line
+        .strip_prefix(&format!("\u{2014} {ORIGIN} "))
+        .unwrap();
+    let raw = STANDARD
+        .decode(encoded.strip_suffix('\n').unwrap())
+        .unwrap();
     assert_eq!(raw.len(), 68);
     assert_eq!(raw[..4], key().key_id());
 }
@@ -69,7 +79,11 @@ fn exact_text_of_section_4() {
 #[test]
 fn tampered_text_is_a_bad_signature() {
     let note = signer().sign(&cp(5));
-    for (from, to) in [("\n5\n", "\n6\n"), ("qed-hyper I", "qed-hyper J"), ("qed.example", "qed.exampl3")] {
+    for (from, to) in [
+        ("\n5\n", "\n6\n"),
+        ("qed-hyper I", "qed-hyper J"),
+        ("qed.example", "qed.exampl3"),
+    ] {
         let tampered = note.replacen(from, to, 1);
         assert_ne!(tampered, note);
         let got = open(&tampered, &key());
@@ -77,7 +91,10 @@ fn tampered_text_is_a_bad_signature() {
     }
     // Renaming the origin everywhere also renames the signature line: no longer our key.
     let renamed = note.replace("qed.example", "qed.exampl3");
-    assert!(matches!(open(&renamed, &key()), Err(VerifyError::UnknownSigner(_))));
+    assert!(matches!(
+        open(&renamed, &key()),
+        Err(VerifyError::UnknownSigner(_))
+    ));
 }
 
 #[test]
@@ -85,24 +102,41 @@ fn wrong_key_name_or_key_id() {
     let note = signer().sign(&cp(3));
     // Same name, another key: another key ID, so the line is not by that key.
     let other_key = Signer::new(ORIGIN, &[1; 32]).unwrap().verifier_key();
-    assert!(matches!(open(&note, &other_key), Err(VerifyError::UnknownSigner(_))));
+    assert!(matches!(
+        open(&note, &other_key),
+        Err(VerifyError::UnknownSigner(_))
+    ));
     // Same secret, another name.
-    let other_name = Signer::new("other.example/log", &[0x5a; 32]).unwrap().verifier_key();
-    assert!(matches!(open(&note, &other_name), Err(VerifyError::UnknownSigner(_))));
+    let other_name = Signer::new("other.example/log", &[0x5a; 32])
+        .unwrap()
+        .verifier_key();
+    assert!(matches!(
+        open(&note, &other_name),
+        Err(VerifyError::UnknownSigner(_))
+    ));
     // Swapped key ID in the signature line.
     let (text, line) = note.split_once("\n\n").unwrap();
     let encoded = line.rsplit_once(' ').unwrap().1.trim_end();
     let mut raw = STANDARD.decode(encoded).unwrap();
     raw[..4].copy_from_slice(&other_key.key_id());
     let swapped = format!("{text}\n\n\u{2014} {ORIGIN} {}\n", b64(&raw));
-    assert!(matches!(open(&swapped, &key()), Err(VerifyError::UnknownSigner(_))));
+    assert!(matches!(
+        open(&swapped, &key()),
+        Err(VerifyError::UnknownSigner(_))
+    ));
     // Right name and key ID, wrong signature bytes or length.
     raw[..4].copy_from_slice(&key().key_id());
     raw[10] ^= 1;
     let flipped = format!("{text}\n\n\u{2014} {ORIGIN} {}\n", b64(&raw));
-    assert!(matches!(open(&flipped, &key()), Err(VerifyError::BadSignature(_))));
+    assert!(matches!(
+        open(&flipped, &key()),
+        Err(VerifyError::BadSignature(_))
+    ));
     let short = format!("{text}\n\n\u{2014} {ORIGIN} {}\n", b64(&raw[..67]));
-    assert!(matches!(open(&short, &key()), Err(VerifyError::BadSignature(_))));
+    assert!(matches!(
+        open(&short, &key()),
+        Err(VerifyError::BadSignature(_))
+    ));
 }
 
 #[test]
@@ -111,7 +145,10 @@ fn origin_must_be_the_key_name() {
     c.origin = "someone.else/log".into();
     let note = signer().sign(&c);
     assert!(matches!(open(&note, &key()), Err(VerifyError::Mismatch(_))));
-    assert!(matches!(signer().try_sign(&c), Err(VerifyError::Mismatch(_))));
+    assert!(matches!(
+        signer().try_sign(&c),
+        Err(VerifyError::Mismatch(_))
+    ));
 }
 
 #[test]
@@ -122,22 +159,33 @@ fn other_signatures_are_ignored() {
     let witness_line = cosigned.split_once("\n\n").unwrap().1;
     // Witness line before and after ours; both keys open it.
     let (text, ours) = note.split_once("\n\n").unwrap();
-    for n in [format!("{text}\n\n{witness_line}{ours}"), format!("{note}{witness_line}")] {
+    for n in [
+        format!("{text}\n\n{witness_line}{ours}"),
+        format!("{note}{witness_line}"),
+    ] {
         assert_eq!(open(&n, &key()), Ok(cp(4)));
         assert!(verify_note(&n, &witness.verifier_key()).is_ok());
         assert_eq!(Note::parse(&n).unwrap().signatures().len(), 2);
     }
     // Only the witness: our key finds nothing.
-    assert!(matches!(open(&cosigned, &key()), Err(VerifyError::UnknownSigner(_))));
+    assert!(matches!(
+        open(&cosigned, &key()),
+        Err(VerifyError::UnknownSigner(_))
+    ));
 }
 
 #[test]
 fn every_truncation_is_malformed() {
     let note = signer().sign(&cp(9));
     for end in 0..note.len() {
-        let Some(prefix) = note.get(..end) else { continue };
+        let Some(prefix) = note.get(..end) else {
+            continue;
+        };
         let got = open(prefix, &key());
-        assert!(matches!(got, Err(VerifyError::MalformedNote(_))), "{end}: {got:?}");
+        assert!(
+            matches!(got, Err(VerifyError::MalformedNote(_))),
+            "{end}: {got:?}"
+        );
     }
     for end in 0..note.len() {
         assert!(Note::parse_bytes(&note.as_bytes()[..end]).is_err());
@@ -175,16 +223,33 @@ fn blank_lines_crlf_and_final_newline() {
     let text9 = cp(9).to_text();
     assert_eq!(
         Checkpoint::parse(text9.strip_suffix('\n').unwrap()),
-        Err(VerifyError::MalformedCheckpoint("text does not end with a newline"))
+        Err(VerifyError::MalformedCheckpoint(
+            "text does not end with a newline"
+        ))
     );
-    assert!(signer().sign_note(text9.strip_suffix('\n').unwrap()).is_err());
+    assert!(
+        signer()
+            .sign_note(text9.strip_suffix('\n').unwrap())
+            .is_err()
+    );
     assert!(signer().sign_note(&text9.replace('\n', "\r\n")).is_err());
 }
 
 #[test]
 fn size_line_rules() {
     let text = cp(9).to_text();
-    for bad in ["09", "+9", "-9", " 9", "9 ", "", "9.0", "0x9", "18446744073709551616", "\u{0669}"] {
+    for bad in [
+        "09",
+        "+9",
+        "-9",
+        " 9",
+        "9 ",
+        "",
+        "9.0",
+        "0x9",
+        "18446744073709551616",
+        "\u{0669}",
+    ] {
         let t = text.replacen("\n9\n", &format!("\n{bad}\n"), 1);
         assert!(malformed_checkpoint(open_signed_text(&t)), "{bad:?}");
     }
@@ -213,10 +278,26 @@ fn base64_and_root_lengths() {
     let short = b64(&[0x11; 31]);
     let long = b64(&[0x11; 33]);
     let url = b64(&[0xfb; 32]).replace('+', "-").replace('/', "_");
-    let variants = [non_canonical(&h), unpadded, short, long, url, String::new(), format!(" {h}")];
+    let variants = [
+        non_canonical(&h),
+        unpadded,
+        short,
+        long,
+        url,
+        String::new(),
+        format!(" {h}"),
+    ];
     for bad in variants {
-        for (line, target) in [("", &h), ("qed-hyper ", &b64(&[0x22; 32])), ("qed-event ", &b64(&[0x33; 32]))] {
-            let t = text.replacen(&format!("\n{line}{target}\n"), &format!("\n{line}{bad}\n"), 1);
+        for (line, target) in [
+            ("", &h),
+            ("qed-hyper ", &b64(&[0x22; 32])),
+            ("qed-event ", &b64(&[0x33; 32])),
+        ] {
+            let t = text.replacen(
+                &format!("\n{line}{target}\n"),
+                &format!("\n{line}{bad}\n"),
+                1,
+            );
             assert_ne!(t, text);
             assert!(malformed_checkpoint(open_signed_text(&t)), "{line}{bad}");
         }
@@ -226,10 +307,15 @@ fn base64_and_root_lengths() {
     let (text, line) = note.split_once("\n\n").unwrap();
     let encoded = line.rsplit_once(' ').unwrap().1.trim_end();
     let changed = format!("{text}\n\n\u{2014} {ORIGIN} {}\n", non_canonical(encoded));
-    assert_eq!(STANDARD.decode(non_canonical(encoded)).map_err(|_| ()), Err(()));
+    assert_eq!(
+        STANDARD.decode(non_canonical(encoded)).map_err(|_| ()),
+        Err(())
+    );
     assert_eq!(
         open(&changed, &key()),
-        Err(VerifyError::MalformedNote("signature is not canonical padded base64"))
+        Err(VerifyError::MalformedNote(
+            "signature is not canonical padded base64"
+        ))
     );
 }
 
@@ -246,7 +332,9 @@ fn event_line_presence() {
     let extra = format!("{}qed-event {e}\n", cp(0).to_text());
     assert_eq!(
         open_signed_text(&extra),
-        Err(VerifyError::MalformedCheckpoint("qed-event line in an empty checkpoint"))
+        Err(VerifyError::MalformedCheckpoint(
+            "qed-event line in an empty checkpoint"
+        ))
     );
 }
 
@@ -255,8 +343,11 @@ fn line_structure() {
     let h = b64(&[0x22; 32]);
     let e = b64(&[0x33; 32]);
     let text = cp(9).to_text();
-    let swapped = text
-        .replacen(&format!("qed-hyper {h}\nqed-event {e}"), &format!("qed-event {e}\nqed-hyper {h}"), 1);
+    let swapped = text.replacen(
+        &format!("qed-hyper {h}\nqed-event {e}"),
+        &format!("qed-event {e}\nqed-hyper {h}"),
+        1,
+    );
     let unknown_ext = format!("{text}qed-extra abc\n");
     let unknown_ext0 = format!("{}witness 1\n", cp(0).to_text());
     let double_space = text.replacen("qed-hyper ", "qed-hyper  ", 1);
@@ -265,34 +356,67 @@ fn line_structure() {
     let empty_origin = text.replacen(ORIGIN, "", 1);
     let tlog_only = format!("{ORIGIN}\n9\n{}\n", b64(&[0x11; 32]));
     let only_origin = format!("{ORIGIN}\n");
-    for bad in [swapped, unknown_ext, unknown_ext0, double_space, upper, no_hyper, empty_origin, tlog_only, only_origin] {
+    for bad in [
+        swapped,
+        unknown_ext,
+        unknown_ext0,
+        double_space,
+        upper,
+        no_hyper,
+        empty_origin,
+        tlog_only,
+        only_origin,
+    ] {
         assert!(malformed_checkpoint(open_signed_text(&bad)), "{bad}");
         assert!(Checkpoint::parse(&bad).is_err());
     }
-    assert_eq!(Checkpoint::parse(""), Err(VerifyError::MalformedCheckpoint("text does not end with a newline")));
-    assert_eq!(Checkpoint::parse("\n"), Err(VerifyError::MalformedCheckpoint("origin is empty")));
+    assert_eq!(
+        Checkpoint::parse(""),
+        Err(VerifyError::MalformedCheckpoint(
+            "text does not end with a newline"
+        ))
+    );
+    assert_eq!(
+        Checkpoint::parse("\n"),
+        Err(VerifyError::MalformedCheckpoint("origin is empty"))
+    );
 }
 
 #[test]
 fn signer_and_try_sign_errors() {
     for bad in ["", "a b", "a+b", "a\u{7}b", "tab\there"] {
-        assert!(matches!(Signer::new(bad, &[1; 32]), Err(VerifyError::MalformedKey(_))), "{bad:?}");
+        assert!(
+            matches!(
+                Signer::new(bad, &[1; 32]),
+                Err(VerifyError::MalformedKey(_))
+            ),
+            "{bad:?}"
+        );
     }
     let mut c = cp(0);
     c.event_digest = Some([0; 32]);
-    assert!(matches!(signer().try_sign(&c), Err(VerifyError::MalformedCheckpoint(_))));
+    assert!(matches!(
+        signer().try_sign(&c),
+        Err(VerifyError::MalformedCheckpoint(_))
+    ));
     // sign() signs it anyway; open refuses it.
     assert!(malformed_checkpoint(open(&signer().sign(&c), &key())));
     let mut c = cp(3);
     c.event_digest = None;
-    assert!(matches!(signer().try_sign(&c), Err(VerifyError::MalformedCheckpoint(_))));
+    assert!(matches!(
+        signer().try_sign(&c),
+        Err(VerifyError::MalformedCheckpoint(_))
+    ));
     assert!(signer().sign_note("").is_err());
     // The signed note, not only the text, must fit in MAX_NOTE_LEN.
     let near = format!("{}\n", "a".repeat((1 << 20) - 200));
     assert!(open(&signer().sign_note(&near).unwrap(), &key()).is_err());
     assert!(verify_note(&signer().sign_note(&near).unwrap(), &key()).is_ok());
     let over = format!("{}\n", "a".repeat((1 << 20) - 20));
-    assert_eq!(signer().sign_note(&over), Err(VerifyError::MalformedNote("note is too long")));
+    assert_eq!(
+        signer().sign_note(&over),
+        Err(VerifyError::MalformedNote("note is too long"))
+    );
 }
 
 #[test]
@@ -301,7 +425,9 @@ fn errors_explain_themselves() {
     let stranger = Signer::new(ORIGIN, &[2; 32]).unwrap().verifier_key();
     let err = open(&note, &stranger).unwrap_err().to_string();
     assert!(err.contains(&stranger.to_string()), "{err}");
-    let err = open(&note.replacen("\n1\n", "\n2\n", 1), &key()).unwrap_err().to_string();
+    let err = open(&note.replacen("\n1\n", "\n2\n", 1), &key())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("does not verify"), "{err}");
 }
 

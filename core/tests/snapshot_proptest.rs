@@ -70,7 +70,8 @@ fn noteish() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    // Cheap cases (a parse and at most one verification each): enough of them to hit every line.
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn the_genuine_note_opens(_x in 0..1u8) {

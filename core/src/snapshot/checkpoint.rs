@@ -113,7 +113,13 @@ impl Checkpoint {
         if lines.next().is_some() {
             return Err(malformed("unexpected line after the QED lines"));
         }
-        Ok(Checkpoint { origin: origin.into(), size, history_root, hyper_root, event_digest })
+        Ok(Checkpoint {
+            origin: origin.into(),
+            size,
+            history_root,
+            hyper_root,
+            event_digest,
+        })
     }
 
     /// The latest version, `size - 1`; `None` for the empty log.
@@ -132,7 +138,9 @@ impl Checkpoint {
         parse_origin(&self.origin)?;
         match (self.size, self.event_digest) {
             (0, Some(_)) => Err(malformed("an empty log has no event digest")),
-            (1.., None) => Err(malformed("a non-empty log needs the digest of its last event")),
+            (1.., None) => Err(malformed(
+                "a non-empty log needs the digest of its last event",
+            )),
             _ => Ok(()),
         }
     }
@@ -157,9 +165,12 @@ fn parse_size(line: &str) -> Result<u64, VerifyError> {
     let digits_only = !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit());
     let canonical = line == "0" || !line.starts_with('0');
     if !(digits_only && canonical) {
-        return Err(malformed("tree size is not a decimal without leading zeros"));
+        return Err(malformed(
+            "tree size is not a decimal without leading zeros",
+        ));
     }
-    line.parse().map_err(|_| malformed("tree size does not fit in 64 bits"))
+    line.parse()
+        .map_err(|_| malformed("tree size does not fit in 64 bits"))
 }
 
 fn parse_hyper(line: Option<&str>) -> Result<Hash, VerifyError> {

@@ -86,7 +86,11 @@ impl VerifierKey {
         if key.is_weak() {
             return Err(VerifyError::MalformedKey("public key has small order"));
         }
-        Ok(VerifierKey { name: name.into(), key_id: key_id(name, public_key), key })
+        Ok(VerifierKey {
+            name: name.into(),
+            key_id: key_id(name, public_key),
+            key,
+        })
     }
 
     /// Parses a verifier key string `<name>+<8 hex key ID>+<base64(0x01 || public key)>`.
@@ -107,20 +111,25 @@ impl VerifierKey {
             .split_once('+')
             .ok_or(VerifyError::MalformedKey("expected <name>+<key ID>+<key>"))?;
         let id = parse_key_id_hex(id_hex)?;
-        let bytes = b64_decode(key_b64)
-            .ok_or(VerifyError::MalformedKey("key is not canonical padded base64"))?;
+        let bytes = b64_decode(key_b64).ok_or(VerifyError::MalformedKey(
+            "key is not canonical padded base64",
+        ))?;
         let (alg, public) = bytes
             .split_first()
             .ok_or(VerifyError::MalformedKey("key is empty"))?;
         if *alg != ALG_ED25519 {
-            return Err(VerifyError::MalformedKey("signature type is not Ed25519 (0x01)"));
+            return Err(VerifyError::MalformedKey(
+                "signature type is not Ed25519 (0x01)",
+            ));
         }
         let public: [u8; 32] = public
             .try_into()
             .map_err(|_| VerifyError::MalformedKey("Ed25519 public key is not 32 bytes"))?;
         let key = VerifierKey::new(name, &public)?;
         if key.key_id != id {
-            return Err(VerifyError::MalformedKey("key ID does not match the name and key"));
+            return Err(VerifyError::MalformedKey(
+                "key ID does not match the name and key",
+            ));
         }
         Ok(key)
     }
@@ -149,7 +158,9 @@ impl VerifierKey {
         let Ok(bytes) = <&[u8; 64]>::try_from(signature) else {
             return false;
         };
-        self.key.verify_strict(message, &Signature::from_bytes(bytes)).is_ok()
+        self.key
+            .verify_strict(message, &Signature::from_bytes(bytes))
+            .is_ok()
     }
 }
 
@@ -169,7 +180,9 @@ fn parse_key_id_hex(s: &str) -> Result<[u8; 4], VerifyError> {
 }
 
 fn hex_value(c: u8) -> Option<u8> {
-    char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    char::from(c)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 impl fmt::Display for VerifierKey {
@@ -178,7 +191,12 @@ impl fmt::Display for VerifierKey {
         encoded[0] = ALG_ED25519;
         encoded[1..].copy_from_slice(self.key.as_bytes());
         let [a, b, c, d] = self.key_id;
-        write!(f, "{}+{a:02x}{b:02x}{c:02x}{d:02x}+{}", self.name, b64_encode(&encoded))
+        write!(
+            f,
+            "{}+{a:02x}{b:02x}{c:02x}{d:02x}+{}",
+            self.name,
+            b64_encode(&encoded)
+        )
     }
 }
 
@@ -315,7 +333,15 @@ mod tests {
     #[test]
     fn key_id_hex_is_strict() {
         assert_eq!(parse_key_id_hex("0a1B2c3D"), Ok([0x0a, 0x1b, 0x2c, 0x3d]));
-        for bad in ["", "c74f20a", "c74f20a3a", "+74f20a3", "c74f20g3", "c74f20 3", "c74f2é3"] {
+        for bad in [
+            "",
+            "c74f20a",
+            "c74f20a3a",
+            "+74f20a3",
+            "c74f20g3",
+            "c74f20 3",
+            "c74f2é3",
+        ] {
             assert!(parse_key_id_hex(bad).is_err(), "{bad}");
         }
     }
@@ -325,7 +351,9 @@ mod tests {
         for good in ["a", "example.com/log", "PeterNeumann", "é/ü"] {
             assert!(is_valid_key_name(good), "{good}");
         }
-        for bad in ["", "a b", "a+b", "a\tb", "a\u{a0}b", "a\u{85}b", "a\u{7f}", "a\u{9f}", "\n"] {
+        for bad in [
+            "", "a b", "a+b", "a\tb", "a\u{a0}b", "a\u{85}b", "a\u{7f}", "a\u{9f}", "\n",
+        ] {
             assert!(!is_valid_key_name(bad), "{bad:?}");
         }
     }

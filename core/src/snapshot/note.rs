@@ -50,12 +50,16 @@ impl NoteSignature {
     fn parse(line: &str) -> Result<Self, VerifyError> {
         let rest = line
             .strip_prefix(SIG_PREFIX)
-            .ok_or(VerifyError::MalformedNote("signature line does not start with \"— \""))?;
-        let (name, encoded) = rest
-            .split_once(' ')
-            .ok_or(VerifyError::MalformedNote("signature line has no signature"))?;
+            .ok_or(VerifyError::MalformedNote(
+                "signature line does not start with \"— \"",
+            ))?;
+        let (name, encoded) = rest.split_once(' ').ok_or(VerifyError::MalformedNote(
+            "signature line has no signature",
+        ))?;
         if !is_valid_signature_name(name) {
-            return Err(VerifyError::MalformedNote("signature line has an invalid key name"));
+            return Err(VerifyError::MalformedNote(
+                "signature line has an invalid key name",
+            ));
         }
         let bytes = b64_decode(encoded).ok_or(VerifyError::MalformedNote(
             "signature is not canonical padded base64",
@@ -63,8 +67,14 @@ impl NoteSignature {
         let (id, signature) = bytes
             .split_first_chunk::<4>()
             .filter(|(_, sig)| !sig.is_empty())
-            .ok_or(VerifyError::MalformedNote("signature is shorter than 5 bytes"))?;
-        Ok(NoteSignature { name: name.into(), key_id: *id, signature: signature.to_vec() })
+            .ok_or(VerifyError::MalformedNote(
+                "signature is shorter than 5 bytes",
+            ))?;
+        Ok(NoteSignature {
+            name: name.into(),
+            key_id: *id,
+            signature: signature.to_vec(),
+        })
     }
 }
 
@@ -99,12 +109,12 @@ impl Note {
             return Err(VerifyError::MalformedNote("note is too long"));
         }
         check_no_controls(note)?;
-        let (head, block) = note
-            .rsplit_once("\n\n")
-            .ok_or(VerifyError::MalformedNote("no blank line before the signatures"))?;
-        let lines = block
-            .strip_suffix('\n')
-            .ok_or(VerifyError::MalformedNote("signature block does not end with a newline"))?;
+        let (head, block) = note.rsplit_once("\n\n").ok_or(VerifyError::MalformedNote(
+            "no blank line before the signatures",
+        ))?;
+        let lines = block.strip_suffix('\n').ok_or(VerifyError::MalformedNote(
+            "signature block does not end with a newline",
+        ))?;
         let mut signatures = Vec::new();
         for line in lines.split('\n') {
             if signatures.len() == MAX_SIGNATURES {
@@ -157,14 +167,18 @@ impl Note {
         let mut found = false;
         for sig in self.signatures.iter().filter(|s| s.is_by(key)) {
             if !key.verify(self.text.as_bytes(), sig.signature()) {
-                return Err(VerifyError::BadSignature(alloc::string::ToString::to_string(key)));
+                return Err(VerifyError::BadSignature(
+                    alloc::string::ToString::to_string(key),
+                ));
             }
             found = true;
         }
         if found {
             Ok(())
         } else {
-            Err(VerifyError::UnknownSigner(alloc::string::ToString::to_string(key)))
+            Err(VerifyError::UnknownSigner(
+                alloc::string::ToString::to_string(key),
+            ))
         }
     }
 }
@@ -179,7 +193,9 @@ pub(super) fn is_valid_signature_name(name: &str) -> bool {
 /// holds no control character other than newline.
 pub(super) fn check_text(text: &str) -> Result<(), VerifyError> {
     if !text.ends_with('\n') {
-        return Err(VerifyError::MalformedNote("text does not end with a newline"));
+        return Err(VerifyError::MalformedNote(
+            "text does not end with a newline",
+        ));
     }
     if text.len() > MAX_NOTE_LEN {
         return Err(VerifyError::MalformedNote("note is too long"));
@@ -190,7 +206,9 @@ pub(super) fn check_text(text: &str) -> Result<(), VerifyError> {
 fn check_no_controls(s: &str) -> Result<(), VerifyError> {
     // Only ASCII controls are forbidden, so a byte scan is exact on UTF-8.
     if s.bytes().any(|b| b < 0x20 && b != b'\n') {
-        return Err(VerifyError::MalformedNote("control character other than newline"));
+        return Err(VerifyError::MalformedNote(
+            "control character other than newline",
+        ));
     }
     Ok(())
 }
@@ -244,13 +262,19 @@ mod tests {
         let ok = alloc::format!("a\n\n{}", SIG.repeat(MAX_SIGNATURES));
         assert_eq!(Note::parse(&ok).unwrap().signatures().len(), MAX_SIGNATURES);
         let bad = alloc::format!("a\n\n{}", SIG.repeat(MAX_SIGNATURES + 1));
-        assert_eq!(Note::parse(&bad), Err(VerifyError::MalformedNote("too many signatures")));
+        assert_eq!(
+            Note::parse(&bad),
+            Err(VerifyError::MalformedNote("too many signatures"))
+        );
     }
 
     #[test]
     fn length_limit() {
         let long = alloc::format!("{}\n\n{SIG}", "a".repeat(MAX_NOTE_LEN));
-        assert_eq!(Note::parse(&long), Err(VerifyError::MalformedNote("note is too long")));
+        assert_eq!(
+            Note::parse(&long),
+            Err(VerifyError::MalformedNote("note is too long"))
+        );
         assert_eq!(
             Note::parse_bytes(long.as_bytes()),
             Err(VerifyError::MalformedNote("note is too long"))
