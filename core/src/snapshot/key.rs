@@ -58,7 +58,7 @@ pub(super) fn is_valid_key_name(name: &str) -> bool {
 /// assert_eq!(key.to_string(), s);
 /// # Ok::<(), qed_core::VerifyError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VerifierKey {
     name: String,
     key_id: [u8; 4],
