@@ -1,5 +1,6 @@
 //! The test vectors of Go's signed-note implementation (golang.org/x/mod/sumdb/note), from
-//! `data/note/go_sumdb_note.json` (source and commit in `data/note/README.md`).
+//! `data/note/go_sumdb_note.json`, and the example of c2sp.org/signed-note (sources and commits in
+//! `data/note/README.md`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -291,4 +292,29 @@ fn ident() -> [u8; 32] {
     let mut p = [0u8; 32];
     p[0] = 1;
     p
+}
+
+/// The example of c2sp.org/signed-note (`data/note/c2sp_signed_note.json`).
+#[test]
+fn c2sp_spec_example_verifies() {
+    let d: Value = serde_json::from_str(include_str!("data/note/c2sp_signed_note.json")).unwrap();
+    let vkey = d["verifier_key"].as_str().unwrap();
+    let key = VerifierKey::parse(vkey).unwrap();
+    assert_eq!(key.to_string(), vkey);
+    assert_eq!(
+        hex::encode(key_id(key.name(), &key.public_key())),
+        d["key_id"].as_str().unwrap()
+    );
+    let signed = d["signed_note"].as_str().unwrap();
+    let note = verify_note(signed, &key).unwrap();
+    assert_eq!(note.text(), d["text"].as_str().unwrap());
+    let tampered = signed.replacen("example message", "example massage", 1);
+    assert!(matches!(
+        verify_note(&tampered, &key),
+        Err(VerifyError::BadSignature(_))
+    ));
+    assert!(matches!(
+        verify_note(signed, &peter()),
+        Err(VerifyError::UnknownSigner(_))
+    ));
 }
