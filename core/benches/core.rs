@@ -104,7 +104,6 @@ fn history_benches(c: &mut Criterion) {
     g.finish();
 }
 
-
 /// Signing and opening (verifying and parsing) one checkpoint note.
 fn snapshot(c: &mut Criterion) {
     let signer = Signer::new("bench.example/log", &[0x42; 32]).unwrap();

@@ -30,10 +30,9 @@ pub mod history;
 pub mod hyper;
 #[cfg(feature = "serde")]
 pub mod json;
-// receipt and verify are enabled once history, hyper and snapshot are merged.
-// pub mod receipt;
+pub mod receipt;
 pub mod snapshot;
-// pub mod verify;
+pub mod verify;
 
 pub use error::VerifyError;
 pub use hash::Hash;

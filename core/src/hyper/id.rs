@@ -11,7 +11,7 @@ use crate::Hash;
 pub(super) fn nibble(key: &Hash, depth: u8) -> u8 {
     // `depth / 8` is at most 31: always inside the key.
     let byte = key[usize::from(depth / 8)];
-    if depth % 8 == 0 {
+    if depth.is_multiple_of(8) {
         byte >> 4
     } else {
         byte & 0x0f
@@ -63,7 +63,7 @@ impl PageId {
     /// The page at `depth` on the path of `key`; `None` when `depth` is not a multiple of 4 at
     /// most [`MAX_PAGE_DEPTH`].
     pub fn new(depth: u8, key: &Hash) -> Option<PageId> {
-        if depth % PAGE_BITS != 0 || depth > MAX_PAGE_DEPTH {
+        if !depth.is_multiple_of(PAGE_BITS) || depth > MAX_PAGE_DEPTH {
             return None;
         }
         Some(PageId {
@@ -100,7 +100,7 @@ impl PageId {
         }
         let mut prefix = self.prefix;
         let byte = prefix.get_mut(usize::from(self.depth / 8))?;
-        *byte |= if self.depth % 8 == 0 {
+        *byte |= if self.depth.is_multiple_of(8) {
             position << 4
         } else {
             position
@@ -137,7 +137,7 @@ impl PageId {
     /// beyond the depth), so each page has exactly one encoding.
     pub fn from_bytes(bytes: &[u8]) -> Result<PageId, DecodeError> {
         let (&depth, rest) = bytes.split_first().ok_or(DecodeError("empty page id"))?;
-        if depth % PAGE_BITS != 0 || depth > MAX_PAGE_DEPTH {
+        if !depth.is_multiple_of(PAGE_BITS) || depth > MAX_PAGE_DEPTH {
             return Err(DecodeError("page depth is not a multiple of 4 up to 252"));
         }
         if rest.len() != usize::from(depth.div_ceil(8)) {

@@ -4,7 +4,6 @@ use super::{Checkpoint, VerifierKey, open};
 use crate::VerifyError;
 use crate::hash::to_hex;
 use alloc::string::String;
-use serde::{Deserialize, Serialize};
 
 /// A snapshot as the APIs send it:
 /// `{"version": n-1, "size": n, "history_digest": hex, "hyper_digest": hex,
@@ -29,10 +28,11 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(json.open(&signer.verifier_key())?, cp);
 /// # Ok::<(), qed_core::VerifyError>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SnapshotJson {
     /// `size - 1`, or `null` when the log is empty.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub version: Option<u64>,
     /// The number of events.
     pub size: u64,
@@ -41,7 +41,7 @@ pub struct SnapshotJson {
     /// The hyper root, lowercase hex.
     pub hyper_digest: String,
     /// The digest of the event at version `size - 1`, lowercase hex; `null` when empty.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub event_digest: Option<String>,
     /// The signed note.
     pub checkpoint: String,

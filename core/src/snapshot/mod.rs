@@ -26,7 +26,7 @@
 //! - [`open`]: the one call a verifier makes — verify the note by the trusted key, then parse the
 //!   checkpoint and check that its origin is the key's name. [`verify_note`] does the first half
 //!   for notes whose text is not a checkpoint.
-//! - `SnapshotJson` (feature `serde`): the JSON form used by the APIs.
+//! - `SnapshotJson`: the JSON form used by the APIs (serde derives with feature `serde`).
 //!
 //! ```
 //! use qed_core::snapshot::{open, Checkpoint, Signer};
@@ -158,9 +158,7 @@ fn b64_decode_hash(text: &str) -> Option<Hash> {
     b64_decode(text)?.try_into().ok()
 }
 
-#[cfg(feature = "serde")]
 mod json;
-#[cfg(feature = "serde")]
 pub use json::SnapshotJson;
 
 #[cfg(test)]
