@@ -71,7 +71,7 @@ fn every_receipt_verifies_and_tampering_fails() {
         assert!(verify_receipt_for(&r, &key, &ev(v + 1)).is_err());
         assert!(matches!(
             verify_receipt(&r, &other_key()),
-            Err(VerifyError::BadSignature(_))
+            Err(VerifyError::UnknownSigner(_))
         ));
         let mut wrong_digest = r.clone();
         wrong_digest.digest = ev(v + 100);
