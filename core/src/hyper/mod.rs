@@ -83,6 +83,54 @@ pub fn interior_hash(left: &Hash, right: &Hash) -> Hash {
     tagged(0x03, &[left, right])
 }
 
+/// [`leaf_hash`] computed on one padded block given straight to the SHA-256 compression
+/// function: the same bytes, a quarter faster than the streaming API. The tree's writers use it;
+/// the verifier keeps the plain construction, and the tests compare the two.
+fn fast_leaf_hash(key: &Hash, version: u64) -> Hash {
+    let mut block = [0u8; 64];
+    block[0] = 0x02;
+    block[1..33].copy_from_slice(key);
+    block[33..41].copy_from_slice(&version.to_be_bytes());
+    // Padding of a 41-byte message: 0x80, zeros, the length in bits.
+    block[41] = 0x80;
+    block[56..].copy_from_slice(&(41u64 * 8).to_be_bytes());
+    compress(&[block])
+}
+
+/// [`interior_hash`] on two padded blocks (see [`fast_leaf_hash`]).
+fn fast_interior_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut blocks = [[0u8; 64]; 2];
+    blocks[0][0] = 0x03;
+    blocks[0][1..33].copy_from_slice(left);
+    blocks[0][33..].copy_from_slice(&right[..31]);
+    blocks[1][0] = right[31];
+    // Padding of a 65-byte message.
+    blocks[1][1] = 0x80;
+    blocks[1][56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
+    compress(&blocks)
+}
+
+/// SHA-256 of already padded blocks.
+fn compress(blocks: &[[u8; 64]]) -> Hash {
+    const INITIAL: [u32; 8] = [
+        0x6a09_e667,
+        0xbb67_ae85,
+        0x3c6e_f372,
+        0xa54f_f53a,
+        0x510e_527f,
+        0x9b05_688c,
+        0x1f83_d9ab,
+        0x5be0_cd19,
+    ];
+    let mut state = INITIAL;
+    sha2::block_api::compress256(&mut state, blocks);
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
+}
+
 /// Bit `j` of a key (0 = most significant bit of `key[0]`): 0 goes left, 1 goes right.
 fn bit(key: &Hash, j: u8) -> u8 {
     // `j / 8` is at most 31, so the index is always inside the 32-byte key.
@@ -116,12 +164,12 @@ struct Hasher {
 impl Hasher {
     fn leaf(&mut self, key: &Hash, version: u64) -> Hash {
         self.calls = self.calls.saturating_add(1);
-        leaf_hash(key, version)
+        fast_leaf_hash(key, version)
     }
 
     fn interior(&mut self, left: &Hash, right: &Hash) -> Hash {
         self.calls = self.calls.saturating_add(1);
-        interior_hash(left, right)
+        fast_interior_hash(left, right)
     }
 }
 
@@ -155,6 +203,19 @@ mod tests {
         assert!(!shares_prefix(&a, &b, 4));
         assert!(!shares_prefix(&a, &b, 300));
         assert!(shares_prefix(&a, &a, 300));
+    }
+
+    #[test]
+    fn fast_hashes_equal_the_plain_ones() {
+        let mut key = [0u8; 32];
+        for i in 0..200u64 {
+            key = crate::hash::digest(&key);
+            let version = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            assert_eq!(fast_leaf_hash(&key, version), leaf_hash(&key, version));
+            let other = crate::hash::digest(&version.to_be_bytes());
+            assert_eq!(fast_interior_hash(&key, &other), interior_hash(&key, &other));
+        }
+        assert_eq!(fast_interior_hash(&EMPTY, &EMPTY), interior_hash(&EMPTY, &EMPTY));
     }
 
     #[test]

@@ -217,17 +217,36 @@ impl Page {
             return None;
         }
         let rank = count_below(self.shape.occupied, usize::from(position));
-        let slot = *self.data.get(rank)?;
-        if self.shape.subtrees & bit != 0 {
-            return Some(Entry::Subtree(slot));
+        Some(self.entry_at(rank, self.shape.subtrees & bit != 0))
+    }
+
+    /// The entry of rank `rank` (its index among the entries), a child page or a leaf.
+    fn entry_at(&self, rank: usize, subtree: bool) -> Entry {
+        let slot = self.data.get(rank).copied().unwrap_or(EMPTY);
+        if subtree {
+            Entry::Subtree(slot)
+        } else {
+            Entry::Leaf { key: slot, version: self.version(rank) }
         }
-        let versions = self.data.get(self.len() + rank / 4)?;
+    }
+
+    /// The version stored for the entry of rank `rank`.
+    fn version(&self, rank: usize) -> u64 {
+        let at = rank % 4 * 8;
+        let packed = self.data.get(self.len() + rank / 4).and_then(|slot| slot.get(at..at + 8));
         let mut word = [0u8; 8];
-        word.copy_from_slice(versions.get(rank % 4 * 8..rank % 4 * 8 + 8)?);
-        Some(Entry::Leaf {
-            key: slot,
-            version: u64::from_be_bytes(word),
-        })
+        if let Some(bytes) = packed {
+            word.copy_from_slice(bytes);
+        }
+        u64::from_be_bytes(word)
+    }
+
+    /// The cached hash of the leaf of leaf rank `leaf_rank` (its index among the leaves).
+    fn cached_leaf(&self, leaf_rank: usize) -> Option<Hash> {
+        if !self.hashed {
+            return None;
+        }
+        self.data.get(self.entry_slots() + leaf_rank).copied()
     }
 
     /// The `(position, entry)` pairs by ascending position.
@@ -268,14 +287,17 @@ impl Page {
     /// The hash of the entry at `position`: a child page's root, or a leaf's hash from the
     /// cache or computed.
     fn entry_hash(&self, position: u8, h: &mut Hasher) -> Hash {
-        match self.get(position) {
-            None => EMPTY,
-            Some(Entry::Subtree(s)) => s,
-            Some(Entry::Leaf { key, version }) => {
-                let leaf_bits = self.shape.occupied & !self.shape.subtrees;
-                let cached = self.entry_slots() + count_below(leaf_bits, usize::from(position));
-                match self.data.get(cached).filter(|_| self.hashed) {
-                    Some(hash) => *hash,
+        let bit = 1u16 << (position & 15);
+        let rank = count_below(self.shape.occupied, usize::from(position));
+        if self.shape.occupied & bit == 0 {
+            return EMPTY;
+        }
+        match self.entry_at(rank, self.shape.subtrees & bit != 0) {
+            Entry::Subtree(root) => root,
+            Entry::Leaf { key, version } => {
+                let leaves = self.shape.occupied & !self.shape.subtrees;
+                match self.cached_leaf(count_below(leaves, usize::from(position))) {
+                    Some(hash) => hash,
                     None => h.leaf(&key, version),
                 }
             }
@@ -318,14 +340,29 @@ impl Page {
         h: &mut Hasher,
     ) -> Page {
         let mut b = Builder::default();
+        let (mut rank, mut leaf_rank) = (0, 0);
         for (pos, change) in (0u8..16).zip(changes) {
+            let bit = 1u16 << pos;
+            let (was, was_subtree) = (self.shape.occupied & bit != 0, self.shape.subtrees & bit != 0);
             match change {
                 Some((entry, hash)) => b.push(pos, *entry, Some(*hash)),
-                None => {
-                    if let Some(old) = self.get(pos) {
-                        let hash = self.entry_hash(pos, h);
-                        b.push(pos, old, Some(hash));
-                    }
+                None if was => {
+                    let entry = self.entry_at(rank, was_subtree);
+                    let hash = match entry {
+                        Entry::Subtree(root) => root,
+                        Entry::Leaf { key, version } => match self.cached_leaf(leaf_rank) {
+                            Some(hash) => hash,
+                            None => h.leaf(&key, version),
+                        },
+                    };
+                    b.push(pos, entry, Some(hash));
+                }
+                None => {}
+            }
+            if was {
+                rank += 1;
+                if !was_subtree {
+                    leaf_rank += 1;
                 }
             }
         }
@@ -353,12 +390,19 @@ impl Page {
     /// position, the deepest pages have no child pages, and a page other than the root holds two
     /// or more leaves (one leaf would be stored in the parent instead).
     pub(super) fn check(&self, id: &PageId) -> Result<(), &'static str> {
-        for (pos, entry) in self.iter() {
-            if let Entry::Leaf { key, .. } = entry
-                && (!id.contains(&key) || id.position(&key) != pos)
-            {
-                return Err("a leaf is stored under a position that is not on its path");
+        let mut rank = 0;
+        for pos in 0u8..16 {
+            let bit = 1u16 << pos;
+            if self.shape.occupied & bit == 0 {
+                continue;
             }
+            if self.shape.subtrees & bit == 0 {
+                let key = self.data.get(rank).ok_or("a page lost an entry")?;
+                if !id.contains(key) || id.position(key) != pos {
+                    return Err("a leaf is stored under a position that is not on its path");
+                }
+            }
+            rank += 1;
         }
         if id.depth() == MAX_PAGE_DEPTH && self.shape.subtrees != 0 {
             return Err("a page at depth 252 points to a child page");
