@@ -196,8 +196,12 @@ mod hyper {
 
     pub fn benches(c: &mut Criterion) {
         let (l, r) = ([1u8; 32], [2u8; 32]);
-        c.bench_function("hyper/leaf_hash", |b| b.iter(|| hyper::leaf_hash(black_box(&l), black_box(7))));
-        c.bench_function("hyper/interior_hash", |b| b.iter(|| hyper::interior_hash(black_box(&l), black_box(&r))));
+        c.bench_function("hyper/leaf_hash", |b| {
+            b.iter(|| hyper::leaf_hash(black_box(&l), black_box(7)))
+        });
+        c.bench_function("hyper/interior_hash", |b| {
+            b.iter(|| hyper::interior_hash(black_box(&l), black_box(&r)))
+        });
         let mut store = million();
         report_hash_calls(&store);
         let mut g = c.benchmark_group("hyper");

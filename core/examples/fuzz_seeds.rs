@@ -15,7 +15,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let key = signer.verifier_key().to_string();
     let mut log = MemoryLog::new(signer);
     for group in 0..6u64 {
-        let events: Vec<_> = (group * 5..group * 5 + 5).map(|i| digest(&i.to_be_bytes())).collect();
+        let events: Vec<_> = (group * 5..group * 5 + 5)
+            .map(|i| digest(&i.to_be_bytes()))
+            .collect();
         log.commit(&events)?;
     }
     let receipt = log.receipt(11, digest(&11u64.to_be_bytes()), false)?;

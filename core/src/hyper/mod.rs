@@ -213,9 +213,15 @@ mod tests {
             let version = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
             assert_eq!(fast_leaf_hash(&key, version), leaf_hash(&key, version));
             let other = crate::hash::digest(&version.to_be_bytes());
-            assert_eq!(fast_interior_hash(&key, &other), interior_hash(&key, &other));
+            assert_eq!(
+                fast_interior_hash(&key, &other),
+                interior_hash(&key, &other)
+            );
         }
-        assert_eq!(fast_interior_hash(&EMPTY, &EMPTY), interior_hash(&EMPTY, &EMPTY));
+        assert_eq!(
+            fast_interior_hash(&EMPTY, &EMPTY),
+            interior_hash(&EMPTY, &EMPTY)
+        );
     }
 
     #[test]

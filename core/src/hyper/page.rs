@@ -226,14 +226,20 @@ impl Page {
         if subtree {
             Entry::Subtree(slot)
         } else {
-            Entry::Leaf { key: slot, version: self.version(rank) }
+            Entry::Leaf {
+                key: slot,
+                version: self.version(rank),
+            }
         }
     }
 
     /// The version stored for the entry of rank `rank`.
     fn version(&self, rank: usize) -> u64 {
         let at = rank % 4 * 8;
-        let packed = self.data.get(self.len() + rank / 4).and_then(|slot| slot.get(at..at + 8));
+        let packed = self
+            .data
+            .get(self.len() + rank / 4)
+            .and_then(|slot| slot.get(at..at + 8));
         let mut word = [0u8; 8];
         if let Some(bytes) = packed {
             word.copy_from_slice(bytes);
@@ -343,7 +349,10 @@ impl Page {
         let (mut rank, mut leaf_rank) = (0, 0);
         for (pos, change) in (0u8..16).zip(changes) {
             let bit = 1u16 << pos;
-            let (was, was_subtree) = (self.shape.occupied & bit != 0, self.shape.subtrees & bit != 0);
+            let (was, was_subtree) = (
+                self.shape.occupied & bit != 0,
+                self.shape.subtrees & bit != 0,
+            );
             match change {
                 Some((entry, hash)) => b.push(pos, *entry, Some(*hash)),
                 None if was => {

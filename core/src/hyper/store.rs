@@ -125,7 +125,12 @@ impl MemoryStore {
 
     /// The pages by ascending id.
     pub fn iter(&self) -> impl Iterator<Item = (&PageId, &Page)> + '_ {
-        let mut sorted: Vec<(&PageId, &Page)> = self.slots.iter().flatten().map(|(id, page)| (id, page)).collect();
+        let mut sorted: Vec<(&PageId, &Page)> = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|(id, page)| (id, page))
+            .collect();
         sorted.sort_unstable_by_key(|(id, _)| **id);
         sorted.into_iter()
     }
@@ -189,7 +194,12 @@ fn slot_hash(id: &PageId) -> usize {
 impl PartialEq for MemoryStore {
     /// Same pages under the same ids, whatever order they were written in.
     fn eq(&self, other: &MemoryStore) -> bool {
-        self.len == other.len && self.slots.iter().flatten().all(|(id, page)| other.get(id) == Some(page))
+        self.len == other.len
+            && self
+                .slots
+                .iter()
+                .flatten()
+                .all(|(id, page)| other.get(id) == Some(page))
     }
 }
 
