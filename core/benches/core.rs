@@ -126,6 +126,33 @@ fn snapshot(c: &mut Criterion) {
     g.finish();
 }
 
+/// A whole receipt check (signature + inclusion proof) and a membership check, on a log of
+/// 100,000 events: what every client pays per answer.
+fn answers(c: &mut Criterion) {
+    use qed_core::log::MemoryLog;
+    use qed_core::receipt::verify_receipt;
+    use qed_core::verify::verify_membership;
+    let signer = Signer::new("bench.example/log", &[0x42; 32]).unwrap();
+    let key = signer.verifier_key();
+    let mut log = MemoryLog::new(signer);
+    let events: Vec<_> = (0..100_000u64)
+        .map(|i| qed_core::hash::digest(&i.to_be_bytes()))
+        .collect();
+    for chunk in events.chunks(10_000) {
+        log.commit(chunk).unwrap();
+    }
+    let receipt = log.receipt(54_321, events[54_321], false).unwrap();
+    let membership = log.membership(&events[54_321], None).unwrap();
+    let mut g = c.benchmark_group("answers");
+    g.bench_function("verify_receipt_100k", |b| {
+        b.iter(|| verify_receipt(black_box(&receipt), &key).unwrap())
+    });
+    g.bench_function("verify_membership_100k", |b| {
+        b.iter(|| verify_membership(black_box(&membership), None, &key, &events[54_321]).unwrap())
+    });
+    g.finish();
+}
+
 /// The hyper tree: batch inserts and proofs in a map of one million random keys, in memory.
 mod hyper {
     use std::hint::black_box;
@@ -274,6 +301,6 @@ mod hyper {
     }
 }
 
-criterion_group!(benches, sha256_64, history_benches, snapshot);
+criterion_group!(benches, sha256_64, history_benches, snapshot, answers);
 criterion_group!(hyper_benches, hyper::benches);
 criterion_main!(benches, hyper_benches);
