@@ -237,6 +237,38 @@ fn duplicates_keep_their_first_version() {
     assert_eq!(changes.existing, vec![(1, 10), (2, 10), (3, 20)]);
     store.apply(&changes);
     assert_eq!(hyper::get(&store, &c).unwrap(), Some(20));
+    // Repeats of keys already in the tree, interleaved with repeats of new keys.
+    let (d, e) = ([4; 32], [5; 32]);
+    let batch = [
+        (d, 40),
+        (a, 41),
+        (e, 42),
+        (e, 43),
+        (b, 44),
+        (a, 45),
+        (d, 46),
+        (b, 47),
+    ];
+    let changes = insert_batch(&store, &batch).unwrap();
+    assert_eq!(
+        changes.existing,
+        vec![(1, 10), (3, 42), (4, 11), (5, 10), (6, 40), (7, 11)]
+    );
+    // A later repeat reported before a tree key's repeat must not hide the tree version.
+    let (k1, k2) = ([0x10; 32], [0x20; 32]);
+    let mut tree = MemoryTree::new();
+    tree.insert(k2, 7).unwrap();
+    let mut batch: Vec<_> = (0u8..10)
+        .map(|i| ([0x80 + i; 32], 100 + u64::from(i)))
+        .collect();
+    batch[0] = (k1, 50);
+    batch[3] = (k1, 53);
+    batch[8] = (k2, 58);
+    batch[9] = (k2, 59);
+    assert_eq!(
+        tree.insert_batch(&batch).unwrap(),
+        vec![(3, 50), (8, 7), (9, 7)]
+    );
     // A batch of only existing keys changes nothing.
     let changes = insert_batch(&store, &[(b, 30), (a, 31)]).unwrap();
     assert!(changes.pages.is_empty());
@@ -280,7 +312,7 @@ fn hash_calls_are_exact_on_small_cases() {
 #[test]
 fn hash_calls_are_the_changed_nodes_exactly() {
     let mut tree = MemoryTree::new();
-    let base_keys = keys(1, 1 << 15);
+    let base_keys = keys(1, 1 << 14);
     let base: Vec<_> = base_keys.iter().copied().zip(0..).collect();
     let first = insert_batch(tree.store(), &base).unwrap();
     assert_eq!(
@@ -297,16 +329,13 @@ fn hash_calls_are_the_changed_nodes_exactly() {
         ideal_hash_calls(&all, &new_keys)
     );
     let per_key = changes.hash_calls as f64 / 1000.0;
-    println!("hash calls per key, 1000 into 32768: {per_key:.2}");
+    println!("hash calls per key, 1000 into 16384: {per_key:.2}");
     assert!(per_key < 15.0, "{per_key} hash calls per key");
     // Every page once, and none unchanged.
     let ids: BTreeSet<_> = changes.pages.iter().map(|(id, _)| *id).collect();
     assert_eq!(ids.len(), changes.pages.len());
     for (id, page) in &changes.pages {
-        assert_ne!(
-            tree.store().iter().find(|(i, _)| *i == id).map(|(_, p)| p),
-            Some(page)
-        );
+        assert_ne!(tree.store().get(id), Some(page));
     }
 }
 
@@ -327,6 +356,9 @@ fn cold_and_warm_stores_agree() {
         (warm.root, &warm.pages, &warm.existing),
         (cold.root, &cold.pages, &cold.existing)
     );
+    let disk = insert_batch(&HashedDiskStore(&store), &batch).unwrap();
+    assert_eq!((warm.root, &warm.pages), (disk.root, &disk.pages));
+    assert_eq!(disk.hash_calls, warm.hash_calls);
     assert!(cold.hash_calls > warm.hash_calls);
     for k in keys(3, 50).iter().chain(&keys(9, 50)) {
         assert_eq!(
@@ -550,4 +582,48 @@ fn store_error_display_names_the_page() {
         e.to_string(),
         "hyper page 8/ab is corrupt: a child page is missing"
     );
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn proof_json_form() {
+    let leaf_proof = Proof {
+        siblings: vec![[0xab; 32]],
+        stop: Stop::Leaf {
+            key: [0x01; 32],
+            version: 7,
+        },
+    };
+    let text = qed_core::json::to_string(&leaf_proof);
+    let hex = |b: &str| b.repeat(32);
+    assert_eq!(
+        text,
+        format!(
+            r#"{{"siblings":["{}"],"stop":{{"leaf":{{"key":"{}","version":7}}}}}}"#,
+            hex("ab"),
+            hex("01")
+        )
+    );
+    assert_eq!(qed_core::json::from_str::<Proof>(&text), Ok(leaf_proof));
+    let empty = Proof {
+        siblings: vec![],
+        stop: Stop::Empty,
+    };
+    let text = qed_core::json::to_string(&empty);
+    assert_eq!(text, r#"{"siblings":[],"stop":"empty"}"#);
+    assert_eq!(qed_core::json::from_str::<Proof>(&text), Ok(empty));
+    for bad in [
+        r#"{"siblings":["00"],"stop":"empty"}"#,
+        r#"{"siblings":[],"stop":"leaf"}"#,
+        r#"{"siblings":[],"stop":{"leaf":{"key":"zz","version":1}}}"#,
+        r#"{"siblings":[],"stop":{"leaf":{"key":"00","version":-1}}}"#,
+        r#"{"siblings":[]}"#,
+    ] {
+        assert!(qed_core::json::from_str::<Proof>(bad).is_err(), "{bad}");
+    }
+    let too_long = format!(
+        r#"{{"siblings":[{}],"stop":"empty"}}"#,
+        vec![format!("\"{}\"", hex("00")); 257].join(",")
+    );
+    assert!(qed_core::json::from_str::<Proof>(&too_long).is_err());
 }

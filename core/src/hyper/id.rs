@@ -47,7 +47,7 @@ fn mask_prefix(key: &Hash, bits: u16) -> Hash {
 /// assert_eq!(PageId::from_bytes(&id.to_bytes()), Ok(id));
 /// assert!(PageId::ROOT < id);
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, Eq, Debug)]
 pub struct PageId {
     depth: u8,
     prefix: Hash,
@@ -151,6 +151,20 @@ impl PageId {
             return Err(DecodeError("page id has bits set below its depth"));
         }
         Ok(PageId { depth, prefix })
+    }
+}
+
+impl PartialEq for PageId {
+    /// Same depth and prefix (compared as words: this runs in every store lookup).
+    fn eq(&self, other: &PageId) -> bool {
+        self.depth == other.depth && words(&self.prefix) == words(&other.prefix)
+    }
+}
+
+impl core::hash::Hash for PageId {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        state.write_u8(self.depth);
+        state.write(&self.prefix);
     }
 }
 

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::id::nibble;
-use super::store::{PageStore, StoreError, read_page};
+use super::store::{PageStore, StoreError, read_page, read_pages};
 use super::{EMPTY, Entry, Hasher, Page, PageId};
 use crate::Hash;
 
@@ -64,19 +64,20 @@ pub fn insert_batch<S: PageStore>(
     };
     let mut existing = ctx.existing;
     existing.sort_unstable();
-    for (later, first) in repeats {
-        // The first occurrence either was already in the tree (then it is in `existing`) or was
-        // inserted with its own version.
-        let found = existing
-            .binary_search_by_key(&first, |e| e.0)
-            .ok()
-            .and_then(|i| existing.get(i));
-        let version = match found {
-            Some(&(_, v)) => v,
-            None => batch.get(first).map_or(0, |e| e.1),
-        };
-        existing.push((later, version));
-    }
+    // The first occurrence of a repeated key either was already in the tree (then it is in
+    // `existing`) or was inserted with its own version.
+    let repeated: Vec<(usize, u64)> = repeats
+        .into_iter()
+        .map(|(later, first)| {
+            let in_tree = existing.binary_search_by_key(&first, |e| e.0).ok();
+            let version = match in_tree.and_then(|i| existing.get(i)) {
+                Some(&(_, v)) => v,
+                None => batch.get(first).map_or(0, |e| e.1),
+            };
+            (later, version)
+        })
+        .collect();
+    existing.extend(repeated);
     existing.sort_unstable();
     Ok(Changes {
         root,
@@ -149,15 +150,34 @@ impl<S: PageStore> Batch<'_, S> {
         old: Option<&Page>,
         items: &[Item],
     ) -> Result<Option<Hash>, StoreError<S::Error>> {
-        let mut changes: [Option<(Entry, Hash)>; 16] = [None; 16];
-        let mut changed = 0u16;
+        // The items by bottom position (they are sorted, so each position's items are a run).
+        let mut groups: [&[Item]; 16] = [&[]; 16];
         let mut rest = items;
         while let Some(first) = rest.first() {
             let pos = nibble(&first.key, id.depth());
             let (group, tail) =
                 rest.split_at(rest.partition_point(|it| nibble(&it.key, id.depth()) == pos));
+            if let Some(slot) = groups.get_mut(usize::from(pos)) {
+                *slot = group;
+            }
             rest = tail;
-            if let Some(change) = self.position(&id, old, pos, group)?
+        }
+        let mut children = self.read_children(&id, old, &groups)?.into_iter();
+        let mut changes: [Option<(Entry, Hash)>; 16] = [None; 16];
+        let mut changed = 0u16;
+        for (pos, group) in (0u8..).zip(groups) {
+            if group.is_empty() {
+                continue;
+            }
+            // A child page's root is not needed (it is recomputed), only its content.
+            let (old_entry, child) = match old {
+                Some(p) if p.is_subtree(pos) => {
+                    (Some(Entry::Subtree(EMPTY)), children.next().flatten())
+                }
+                Some(p) if p.is_occupied(pos) => (p.get(pos), None),
+                _ => (None, None),
+            };
+            if let Some(change) = self.position(&id, old, old_entry, child, pos, group)?
                 && let Some(slot) = changes.get_mut(usize::from(pos))
             {
                 *slot = Some(change);
@@ -176,17 +196,47 @@ impl<S: PageStore> Batch<'_, S> {
         Ok(Some(root))
     }
 
+    /// Reads, in one request to the store, the child pages below the positions of `old` that
+    /// hold a child page and receive items; by ascending position.
+    fn read_children(
+        &mut self,
+        id: &PageId,
+        old: Option<&Page>,
+        groups: &[&[Item]; 16],
+    ) -> Result<Vec<Option<Page>>, StoreError<S::Error>> {
+        let Some(old) = old else {
+            return Ok(Vec::new());
+        };
+        let mut ids = [PageId::ROOT; 16];
+        let mut count = 0;
+        for (pos, group) in (0u8..).zip(groups) {
+            if !group.is_empty()
+                && old.is_subtree(pos)
+                && let Some(slot) = ids.get_mut(count)
+            {
+                *slot = id.child(pos).ok_or(StoreError::Corrupt {
+                    page: *id,
+                    reason: "a depth-252 page points to a child page",
+                })?;
+                count += 1;
+            }
+        }
+        read_pages(self.store, ids.get(..count).unwrap_or(&[]))
+    }
+
     /// Inserts `group` (sorted, distinct, all below bottom position `pos` of page `id`) and
     /// returns the position's new entry with its hash, or `None` if it does not change.
+    /// `old_entry` is the position's current entry and `child`, for a child page, its content.
     fn position(
         &mut self,
         id: &PageId,
         old: Option<&Page>,
+        old_entry: Option<Entry>,
+        child_page: Option<Page>,
         pos: u8,
         group: &[Item],
     ) -> Result<Option<(Entry, Hash)>, StoreError<S::Error>> {
         let corrupt = |reason| StoreError::Corrupt { page: *id, reason };
-        let old_entry = old.and_then(|p| p.get(pos));
         let subtree = match (old_entry, group) {
             (None, [one]) => return Ok(Some(self.leaf(one))),
             (None, _) => {
@@ -213,8 +263,7 @@ impl<S: PageStore> Batch<'_, S> {
                 let child = id
                     .child(pos)
                     .ok_or(corrupt("a depth-252 page points to a child page"))?;
-                let page =
-                    read_page(self.store, &child)?.ok_or(corrupt("a child page is missing"))?;
+                let page = child_page.ok_or(corrupt("a child page is missing"))?;
                 self.page(child, Some(&page), group)?
             }
         };

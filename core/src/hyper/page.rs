@@ -22,8 +22,11 @@ pub const MAX_PAGE_DEPTH: u8 = 252;
 /// Longest byte encoding of a [`PageId`]: its depth and the 32 bytes of its prefix.
 pub const PAGE_ID_MAX_LEN: usize = 33;
 
-/// First byte of every page encoding, so the format can evolve.
+/// First byte of the compact page encoding (entries only).
 const PAGE_FORMAT: u8 = 1;
+
+/// First byte of the page encoding that also carries the node hashes.
+const PAGE_FORMAT_WITH_HASHES: u8 = 2;
 
 /// The positions under each heap node (index 0 unused).
 const RANGE: [u16; 32] = ranges();
@@ -220,6 +223,18 @@ impl Page {
         Some(self.entry_at(rank, self.shape.subtrees & bit != 0))
     }
 
+    /// Whether `position` holds a child page (reads no entry).
+    pub(super) fn is_subtree(&self, position: u8) -> bool {
+        1u16.checked_shl(u32::from(position))
+            .is_some_and(|bit| self.shape.subtrees & bit != 0)
+    }
+
+    /// Whether `position` holds an entry (reads no entry).
+    pub(super) fn is_occupied(&self, position: u8) -> bool {
+        1u16.checked_shl(u32::from(position))
+            .is_some_and(|bit| self.shape.occupied & bit != 0)
+    }
+
     /// The entry of rank `rank` (its index among the entries), a child page or a leaf.
     fn entry_at(&self, rank: usize, subtree: bool) -> Entry {
         let slot = self.data.get(rank).copied().unwrap_or(EMPTY);
@@ -277,6 +292,11 @@ impl Page {
     /// The hash of the page's root node: the tree node at the page's depth.
     pub fn root_hash(&self) -> Hash {
         self.node_hash(1, &mut Hasher::default())
+    }
+
+    /// A byte of the page's content: reading it brings the content into the cache.
+    pub(super) fn first_byte(&self) -> u8 {
+        self.data.first().map_or(0, |slot| slot[0])
     }
 
     /// Slots holding the entries and their versions.
@@ -426,8 +446,36 @@ impl Page {
     /// (2 bytes each, big-endian, bit `p` for position `p`), then per entry by ascending
     /// position: a leaf's key and `be64` version (40 bytes), or a child page's root (32 bytes).
     pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode(PAGE_FORMAT)
+    }
+
+    /// The encoding of [`Page::to_bytes`] with format byte 2, followed by the page's node
+    /// hashes (32 bytes per leaf entry, then per node with two or more leaves below, by node):
+    /// a page decoded from it carries its hashes, so inserts and proofs do not recompute them,
+    /// for about twice the bytes of a dense page. The hashes are taken on trust when decoded:
+    /// use it only for a store's own data.
+    pub fn to_bytes_with_hashes(&self) -> Vec<u8> {
+        let computed;
+        let page = if self.hashed {
+            self
+        } else {
+            computed = {
+                let mut p = self.clone();
+                p.compute_hashes();
+                p
+            };
+            &computed
+        };
+        let mut out = page.encode(PAGE_FORMAT_WITH_HASHES);
+        for hash in page.data.get(page.entry_slots()..).unwrap_or(&[]) {
+            out.extend_from_slice(hash);
+        }
+        out
+    }
+
+    fn encode(&self, format: u8) -> Vec<u8> {
         let mut out = Vec::with_capacity(5 + 40 * self.len());
-        out.push(PAGE_FORMAT);
+        out.push(format);
         out.extend_from_slice(&self.shape.occupied.to_be_bytes());
         out.extend_from_slice(&self.shape.subtrees.to_be_bytes());
         for (_, entry) in self.iter() {
@@ -442,11 +490,12 @@ impl Page {
         out
     }
 
-    /// Decodes [`Page::to_bytes`] from untrusted bytes: any other input is an error, never a
-    /// panic. The decoded page carries no node hashes.
+    /// Decodes [`Page::to_bytes`] or [`Page::to_bytes_with_hashes`] from untrusted bytes: any
+    /// other input is an error, never a panic. Only the second form gives a page that carries
+    /// its node hashes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Page, DecodeError> {
         let (&format, rest) = bytes.split_first().ok_or(DecodeError("empty page"))?;
-        if format != PAGE_FORMAT {
+        if format != PAGE_FORMAT && format != PAGE_FORMAT_WITH_HASHES {
             return Err(DecodeError("unknown page format"));
         }
         let (occupied, rest) = rest
@@ -485,10 +534,31 @@ impl Page {
             };
             b.push(pos, entry, None);
         }
-        if !rest.is_empty() {
-            return Err(DecodeError("trailing bytes after the entries"));
+        if format == PAGE_FORMAT {
+            return match rest.is_empty() {
+                true => Ok(b.finish(None)),
+                false => Err(DecodeError("trailing bytes after the entries")),
+            };
         }
-        Ok(b.finish(None))
+        let truncated = DecodeError("truncated node hashes");
+        for slot in b.leaf_hashes.iter_mut().take(b.leaves) {
+            let (hash, tail) = rest.split_first_chunk::<32>().ok_or(truncated)?;
+            *slot = *hash;
+            rest = tail;
+        }
+        let branches = shape.branches();
+        let mut inner = [EMPTY; 16];
+        for (node, slot) in inner.iter_mut().enumerate() {
+            if branches & (1 << node) != 0 {
+                let (hash, tail) = rest.split_first_chunk::<32>().ok_or(truncated)?;
+                *slot = *hash;
+                rest = tail;
+            }
+        }
+        if !rest.is_empty() {
+            return Err(DecodeError("trailing bytes after the node hashes"));
+        }
+        Ok(b.finish(Some(&inner)))
     }
 }
 
@@ -694,6 +764,39 @@ mod tests {
         assert_eq!(Page::from_bytes(&[1, 0, 0, 0, 0]), Ok(Page::new()));
         assert!(Page::from_entries([(16, leaf(0, 0))]).is_err());
         assert!(Page::from_entries([(1, leaf(0, 0)), (1, leaf(0, 0))]).is_err());
+    }
+
+    #[test]
+    fn encoding_with_hashes() {
+        let page = Page::from_entries([
+            (0, leaf(0x00, 1)),
+            (1, leaf(0x10, 2)),
+            (9, Entry::Subtree([7; 32])),
+        ])
+        .unwrap();
+        let bytes = page.to_bytes_with_hashes();
+        // Entries, then 2 leaf hashes and the branch nodes 1, 2, 4, 8 and 3, 6, 12 (the lone
+        // subtree at position 9 makes every node above it a branch).
+        assert_eq!(bytes.len(), 5 + 2 * 40 + 32 + 32 * (2 + 7));
+        assert_eq!(bytes[0], 2);
+        let decoded = Page::from_bytes(&bytes).unwrap();
+        assert!(decoded.has_hashes());
+        assert_eq!(decoded, page);
+        assert_eq!(decoded.root_hash(), page.root_hash());
+        assert_eq!(decoded.to_bytes_with_hashes(), bytes);
+        assert_eq!(decoded.to_bytes(), page.to_bytes());
+        assert!(Page::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Page::from_bytes(&longer).is_err());
+        // The compact form with format byte 2 lacks its hashes.
+        let mut compact = page.to_bytes();
+        compact[0] = 2;
+        assert!(Page::from_bytes(&compact).is_err());
+        assert_eq!(
+            Page::from_bytes(&Page::new().to_bytes_with_hashes()),
+            Ok(Page::new())
+        );
     }
 
     #[test]

@@ -36,6 +36,16 @@ pub fn common_bits(a: &Hash, b: &Hash) -> usize {
     (0..256).find(|&j| bit(a, j) != bit(b, j)).unwrap_or(256)
 }
 
+/// The first `bits` bits of `key`, the rest zero.
+pub fn prefix_bits(key: &Hash, bits: usize) -> Hash {
+    let mut out = [0u8; 32];
+    out[..bits / 8].copy_from_slice(&key[..bits / 8]);
+    if !bits.is_multiple_of(8) {
+        out[bits / 8] = key[bits / 8] & (0xff << (8 - bits % 8));
+    }
+    out
+}
+
 /// The least number of SHA-256 calls that inserting `new` keys (absent from the tree) into a tree
 /// that ends up holding `all` needs: each new leaf once, plus every interior node on the path of
 /// a new leaf (these and only these nodes change), each once.
@@ -53,11 +63,7 @@ pub fn ideal_hash_calls(all: &[Hash], new: &[Hash]) -> usize {
         let after = sorted_all.get(i + 1).map_or(0, |n| common_bits(k, n) + 1);
         let depth = before.max(after);
         for j in 0..depth {
-            let mut prefix = *k;
-            for b in j..256 {
-                prefix[b / 8] &= !(0x80 >> (b % 8));
-            }
-            nodes.insert((j, prefix));
+            nodes.insert((j, prefix_bits(k, j)));
         }
     }
     nodes.len() + new.len()
@@ -154,6 +160,20 @@ impl<S: PageStore> PageStore for ColdStore<S> {
             .0
             .page(id)?
             .map(|p| Page::from_bytes(&p.to_bytes()).expect("own encoding decodes")))
+    }
+}
+
+/// A disk store that keeps the node hashes in its values (`Page::to_bytes_with_hashes`).
+pub struct HashedDiskStore<S>(pub S);
+
+impl<S: PageStore> PageStore for HashedDiskStore<S> {
+    type Error = S::Error;
+
+    fn page(&self, id: &PageId) -> Result<Option<Page>, S::Error> {
+        Ok(self
+            .0
+            .page(id)?
+            .map(|p| Page::from_bytes(&p.to_bytes_with_hashes()).expect("own encoding decodes")))
     }
 }
 
