@@ -103,33 +103,53 @@ enum Origin {
     Moved(Option<Hash>),
 }
 
+impl Item {
+    /// The batch index of an item from the batch (moved leaves never meet this).
+    fn index(&self) -> usize {
+        match self.origin {
+            Origin::Input(i) => i,
+            Origin::Moved(_) => usize::MAX,
+        }
+    }
+}
+
 /// The batch sorted by key with repeated keys removed, and each removed `(index, index of the
 /// first occurrence)`.
 fn sorted_unique(batch: &[(Hash, u64)]) -> (Vec<Item>, Vec<(usize, usize)>) {
-    let mut items: Vec<(Item, usize)> = batch
+    let mut items: Vec<Item> = batch
         .iter()
         .enumerate()
-        .map(|(i, (key, version))| {
-            (
-                Item {
-                    key: *key,
-                    version: *version,
-                    origin: Origin::Input(i),
-                },
-                i,
-            )
+        .map(|(i, (key, version))| Item {
+            key: *key,
+            version: *version,
+            origin: Origin::Input(i),
         })
         .collect();
-    items.sort_unstable_by(|a, b| a.0.key.cmp(&b.0.key).then(a.1.cmp(&b.1)));
+    // Equal keys in batch order, so that the first occurrence is the one kept.
+    items.sort_unstable_by(|a, b| a.key.cmp(&b.key).then(a.index().cmp(&b.index())));
     let mut repeats = Vec::new();
     items.dedup_by(|later, first| {
-        let same = later.0.key == first.0.key;
+        let same = later.key == first.key;
         if same {
-            repeats.push((later.1, first.1));
+            repeats.push((later.index(), first.index()));
         }
         same
     });
-    (items.into_iter().map(|(item, _)| item).collect(), repeats)
+    (items, repeats)
+}
+
+/// What the tree holds below a position that receives items.
+enum Below {
+    /// Nothing: an empty subtree.
+    Nothing,
+    /// Exactly one leaf, with its hash if the page carried it.
+    Leaf {
+        key: Hash,
+        version: u64,
+        hash: Option<Hash>,
+    },
+    /// A child page (`None` if the store lacks it).
+    Page(Option<Page>),
 }
 
 /// The state of one `insert_batch` call.
@@ -169,15 +189,19 @@ impl<S: PageStore> Batch<'_, S> {
             if group.is_empty() {
                 continue;
             }
-            // A child page's root is not needed (it is recomputed), only its content.
-            let (old_entry, child) = match old {
-                Some(p) if p.is_subtree(pos) => {
-                    (Some(Entry::Subtree(EMPTY)), children.next().flatten())
-                }
-                Some(p) if p.is_occupied(pos) => (p.get(pos), None),
-                _ => (None, None),
+            let below = match old {
+                Some(p) if p.is_subtree(pos) => Below::Page(children.next().flatten()),
+                Some(p) => match p.get(pos) {
+                    Some(Entry::Leaf { key, version }) => Below::Leaf {
+                        key,
+                        version,
+                        hash: p.cached_leaf_hash(pos),
+                    },
+                    _ => Below::Nothing,
+                },
+                None => Below::Nothing,
             };
-            if let Some(change) = self.position(&id, old, old_entry, child, pos, group)?
+            if let Some(change) = self.position(&id, pos, below, group)?
                 && let Some(slot) = changes.get_mut(usize::from(pos))
             {
                 *slot = Some(change);
@@ -224,47 +248,35 @@ impl<S: PageStore> Batch<'_, S> {
         read_pages(self.store, ids.get(..count).unwrap_or(&[]))
     }
 
-    /// Inserts `group` (sorted, distinct, all below bottom position `pos` of page `id`) and
-    /// returns the position's new entry with its hash, or `None` if it does not change.
-    /// `old_entry` is the position's current entry and `child`, for a child page, its content.
+    /// Inserts `group` (sorted, distinct, all below bottom position `pos` of page `id`, where
+    /// the tree holds `below`) and returns the position's new entry with its hash, or `None`
+    /// if it does not change.
     fn position(
         &mut self,
         id: &PageId,
-        old: Option<&Page>,
-        old_entry: Option<Entry>,
-        child_page: Option<Page>,
         pos: u8,
+        below: Below,
         group: &[Item],
     ) -> Result<Option<(Entry, Hash)>, StoreError<S::Error>> {
         let corrupt = |reason| StoreError::Corrupt { page: *id, reason };
-        let subtree = match (old_entry, group) {
-            (None, [one]) => return Ok(Some(self.leaf(one))),
-            (None, _) => {
-                let child = id
-                    .child(pos)
-                    .ok_or(corrupt("two keys below one position of a depth-252 page"))?;
-                self.page(child, None, group)?
-            }
-            (Some(Entry::Leaf { key, version }), _) => {
-                let hash = old.and_then(|p| {
-                    p.has_hashes()
-                        .then(|| p.node_hash(16 + usize::from(pos), &mut self.hasher))
-                });
+        // Two distinct keys below one position need a child page; a depth-252 page has none, but
+        // its positions are whole keys, so this only happens in a corrupt store.
+        let child = id
+            .child(pos)
+            .ok_or(corrupt("two keys below one position of a depth-252 page"));
+        let subtree = match (below, group) {
+            (Below::Nothing, [one]) => return Ok(Some(self.leaf(one))),
+            (Below::Nothing, _) => self.page(child?, None, group)?,
+            (Below::Leaf { key, version, hash }, _) => {
                 let merged = self.merge_leaf(&key, version, hash, group);
                 if merged.len() < 2 {
                     return Ok(None);
                 }
-                let child = id
-                    .child(pos)
-                    .ok_or(corrupt("two keys below one position of a depth-252 page"))?;
-                self.page(child, None, &merged)?
+                self.page(child?, None, &merged)?
             }
-            (Some(Entry::Subtree(_)), _) => {
-                let child = id
-                    .child(pos)
-                    .ok_or(corrupt("a depth-252 page points to a child page"))?;
-                let page = child_page.ok_or(corrupt("a child page is missing"))?;
-                self.page(child, Some(&page), group)?
+            (Below::Page(page), _) => {
+                let page = page.ok_or(corrupt("a child page is missing"))?;
+                self.page(child?, Some(&page), group)?
             }
         };
         Ok(subtree.map(|h| (Entry::Subtree(h), h)))

@@ -229,12 +229,6 @@ impl Page {
             .is_some_and(|bit| self.shape.subtrees & bit != 0)
     }
 
-    /// Whether `position` holds an entry (reads no entry).
-    pub(super) fn is_occupied(&self, position: u8) -> bool {
-        1u16.checked_shl(u32::from(position))
-            .is_some_and(|bit| self.shape.occupied & bit != 0)
-    }
-
     /// The entry of rank `rank` (its index among the entries), a child page or a leaf.
     fn entry_at(&self, rank: usize, subtree: bool) -> Entry {
         let slot = self.data.get(rank).copied().unwrap_or(EMPTY);
@@ -260,6 +254,16 @@ impl Page {
             word.copy_from_slice(bytes);
         }
         u64::from_be_bytes(word)
+    }
+
+    /// The cached hash of the leaf at `position`, if the page carries its hashes.
+    pub(super) fn cached_leaf_hash(&self, position: u8) -> Option<Hash> {
+        let leaves = self.shape.occupied & !self.shape.subtrees;
+        let bit = 1u16.checked_shl(u32::from(position))?;
+        if leaves & bit == 0 {
+            return None;
+        }
+        self.cached_leaf(count_below(leaves, usize::from(position)))
     }
 
     /// The cached hash of the leaf of leaf rank `leaf_rank` (its index among the leaves).
@@ -375,16 +379,19 @@ impl Page {
             );
             match change {
                 Some((entry, hash)) => b.push(pos, *entry, Some(*hash)),
+                // Unchanged: copy the slot, and the version and hash of a leaf.
                 None if was => {
-                    let entry = self.entry_at(rank, was_subtree);
-                    let hash = match entry {
-                        Entry::Subtree(root) => root,
-                        Entry::Leaf { key, version } => match self.cached_leaf(leaf_rank) {
+                    let slot = self.data.get(rank).copied().unwrap_or(EMPTY);
+                    if was_subtree {
+                        b.push_subtree(pos, slot);
+                    } else {
+                        let version = self.version(rank);
+                        let hash = match self.cached_leaf(leaf_rank) {
                             Some(hash) => hash,
-                            None => h.leaf(&key, version),
-                        },
-                    };
-                    b.push(pos, entry, Some(hash));
+                            None => h.leaf(&slot, version),
+                        };
+                        b.push_leaf(pos, slot, version, hash);
+                    }
                 }
                 None => {}
             }
@@ -576,21 +583,29 @@ struct Builder {
 impl Builder {
     /// Adds the entry at `pos` (above every position added so far), with its hash if known.
     fn push(&mut self, pos: u8, entry: Entry, hash: Option<Hash>) {
-        let bit = 1u16 << (pos & 15);
-        let i = self.entries & 15;
-        self.shape.occupied |= bit;
         match entry {
             Entry::Leaf { key, version } => {
-                self.slots[i] = key;
-                self.versions[i] = version;
-                self.leaf_hashes[self.leaves & 15] = hash.unwrap_or(EMPTY);
-                self.leaves += 1;
+                self.push_leaf(pos, key, version, hash.unwrap_or(EMPTY))
             }
-            Entry::Subtree(root) => {
-                self.shape.subtrees |= bit;
-                self.slots[i] = root;
-            }
+            Entry::Subtree(root) => self.push_subtree(pos, root),
         }
+    }
+
+    fn push_leaf(&mut self, pos: u8, key: Hash, version: u64, hash: Hash) {
+        let i = self.entries & 15;
+        self.shape.occupied |= 1u16 << (pos & 15);
+        self.slots[i] = key;
+        self.versions[i] = version;
+        self.leaf_hashes[self.leaves & 15] = hash;
+        self.leaves += 1;
+        self.entries += 1;
+    }
+
+    fn push_subtree(&mut self, pos: u8, root: Hash) {
+        let bit = 1u16 << (pos & 15);
+        self.shape.occupied |= bit;
+        self.shape.subtrees |= bit;
+        self.slots[self.entries & 15] = root;
         self.entries += 1;
     }
 
@@ -617,6 +632,10 @@ impl Builder {
     /// the leaf hashes then being those given to `push`.
     fn finish(self, inner: Option<&[Hash; 16]>) -> Page {
         let n = self.entries.min(16);
+        let branches = self.shape.branches();
+        // The content is assembled contiguously, then copied once into its shared allocation.
+        let mut buf = Slots::default();
+        buf.extend(self.slots.get(..n).unwrap_or(&[]));
         let mut packed = [[0u8; 32]; 4];
         for (i, v) in self.versions.iter().take(n).enumerate() {
             if let Some(word) = packed
@@ -626,40 +645,51 @@ impl Builder {
                 word.copy_from_slice(&v.to_be_bytes());
             }
         }
-        let entries = self
-            .slots
-            .iter()
-            .take(n)
-            .chain(packed.iter().take(n.div_ceil(4)));
-        let branches = self.shape.branches();
-        // Exact-size iterators, so the shared slice is allocated once, at its final size.
-        let data: Arc<[Hash]> = match inner {
-            None => entries.copied().collect(),
-            Some(inner) => {
-                let mut branch_hashes = [EMPTY; 15];
-                let mut count = 0;
-                for (node, hash) in inner.iter().enumerate() {
-                    if branches & (1 << node) != 0
-                        && let Some(slot) = branch_hashes.get_mut(count)
-                    {
-                        *slot = *hash;
-                        count += 1;
-                    }
+        buf.extend(packed.get(..n.div_ceil(4)).unwrap_or(&[]));
+        if let Some(inner) = inner {
+            buf.extend(self.leaf_hashes.get(..self.leaves.min(16)).unwrap_or(&[]));
+            for (node, hash) in inner.iter().enumerate() {
+                if branches & (1 << node) != 0 {
+                    buf.extend(core::slice::from_ref(hash));
                 }
-                let leaf_hashes = self.leaf_hashes.iter().take(self.leaves.min(16));
-                entries
-                    .chain(leaf_hashes)
-                    .chain(branch_hashes.iter().take(count))
-                    .copied()
-                    .collect()
             }
-        };
+        }
         Page {
             shape: self.shape,
             branches,
             hashed: inner.is_some(),
-            data,
+            data: Arc::from(buf.as_slice()),
         }
+    }
+}
+
+/// A page's content before it is shared: at most 16 entries, 4 slots of versions, 16 leaf
+/// hashes and 15 branch hashes.
+struct Slots {
+    buf: [Hash; 51],
+    len: usize,
+}
+
+impl Default for Slots {
+    fn default() -> Slots {
+        Slots {
+            buf: [EMPTY; 51],
+            len: 0,
+        }
+    }
+}
+
+impl Slots {
+    fn extend(&mut self, hashes: &[Hash]) {
+        let end = self.len.saturating_add(hashes.len());
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            dst.copy_from_slice(hashes);
+            self.len = end;
+        }
+    }
+
+    fn as_slice(&self) -> &[Hash] {
+        self.buf.get(..self.len).unwrap_or(&[])
     }
 }
 
