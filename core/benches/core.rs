@@ -1,11 +1,156 @@
 //! Criterion benchmarks of the proof core (see docs/BENCHMARKS.md).
-use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use qed_core::history::{self, Frontier, MemoryTree};
+use qed_core::snapshot::{Checkpoint, Signer, open};
 
 fn sha256_64(c: &mut Criterion) {
     let input = [7u8; 64];
     c.bench_function("sha256/64B", |b| {
-        b.iter(|| qed_core::hash::digest(std::hint::black_box(&input)))
+        b.iter(|| qed_core::hash::digest(black_box(&input)))
     });
+}
+
+/// Distinct event digests for the history benches.
+fn digests(n: u64) -> Vec<[u8; 32]> {
+    (0..n)
+        .map(|i| qed_core::hash::digest(&i.to_be_bytes()))
+        .collect()
+}
+
+/// History tree: appends (the server's write path), proof verification (every client) and
+/// proof generation (the server's read path).
+fn history_benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("history");
+    g.warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(20);
+
+    // Appends: 4096 leaves per iteration into one ever-growing frontier, the nodes it reports
+    // passed to a sink that only looks at them (the server would batch them into a write).
+    const BATCH: u64 = 4096;
+    let batch = digests(BATCH);
+    g.throughput(Throughput::Elements(BATCH));
+    g.bench_function("frontier_append", |b| {
+        let mut frontier = Frontier::new();
+        b.iter(|| {
+            for d in &batch {
+                frontier.append(d, |level, index, hash| {
+                    black_box((level, index, hash));
+                });
+            }
+        })
+    });
+    g.bench_function("memory_tree_append", |b| {
+        b.iter_batched_ref(
+            MemoryTree::new,
+            |tree| {
+                for d in &batch {
+                    tree.append(d);
+                }
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+
+    // The hash rules on their own, to relate appends to the SHA-256 rate.
+    g.throughput(Throughput::Elements(1));
+    let (l, r) = (history::leaf_hash(&[1; 32]), history::leaf_hash(&[2; 32]));
+    g.bench_function("leaf_hash", |b| {
+        b.iter(|| history::leaf_hash(black_box(&[3; 32])))
+    });
+    g.bench_function("node_hash", |b| {
+        b.iter(|| history::node_hash(black_box(&l), black_box(&r)))
+    });
+
+    // Proofs in a tree of one million leaves.
+    const SIZE: u64 = 1_000_000;
+    let leaves = digests(SIZE);
+    let mut tree = MemoryTree::new();
+    for d in &leaves {
+        tree.append(d);
+    }
+    let root = tree.root();
+    let index = 765_432;
+    let leaf = history::leaf_hash(&leaves[index as usize]);
+    let proof = tree.inclusion_proof(index, SIZE).unwrap();
+    g.bench_with_input(
+        BenchmarkId::new("verify_inclusion", SIZE),
+        &proof,
+        |b, proof| {
+            b.iter(|| {
+                history::verify_inclusion(black_box(&leaf), index, SIZE, black_box(proof), &root)
+                    .unwrap()
+            })
+        },
+    );
+    let old = 345_678;
+    let old_root = tree.root_at(old).unwrap();
+    let cproof = tree.consistency_proof(old, SIZE).unwrap();
+    g.bench_with_input(
+        BenchmarkId::new("verify_consistency", SIZE),
+        &cproof,
+        |b, cproof| {
+            b.iter(|| {
+                history::verify_consistency(old, SIZE, black_box(cproof), &old_root, &root).unwrap()
+            })
+        },
+    );
+    g.bench_function(BenchmarkId::new("inclusion_proof", SIZE), |b| {
+        b.iter(|| tree.inclusion_proof(black_box(index), SIZE).unwrap())
+    });
+    g.finish();
+}
+
+/// Signing and opening (verifying and parsing) one checkpoint note.
+fn snapshot(c: &mut Criterion) {
+    let signer = Signer::new("bench.example/log", &[0x42; 32]).unwrap();
+    let key = signer.verifier_key();
+    let cp = Checkpoint {
+        origin: "bench.example/log".into(),
+        size: 1_000_000,
+        history_root: [1; 32],
+        hyper_root: [2; 32],
+        event_digest: Some([3; 32]),
+    };
+    let note = signer.sign(&cp);
+    let mut g = c.benchmark_group("snapshot");
+    g.bench_function("sign", |b| b.iter(|| signer.sign(black_box(&cp))));
+    g.bench_function("open", |b| b.iter(|| open(black_box(&note), &key).unwrap()));
+    let key_text = key.to_string();
+    g.bench_function("parse_verifier_key", |b| {
+        b.iter(|| qed_core::snapshot::VerifierKey::parse(black_box(&key_text)).unwrap())
+    });
+    g.finish();
+}
+
+/// A whole receipt check (signature + inclusion proof) and a membership check, on a log of
+/// 100,000 events: what every client pays per answer.
+fn answers(c: &mut Criterion) {
+    use qed_core::log::MemoryLog;
+    use qed_core::receipt::verify_receipt;
+    use qed_core::verify::verify_membership;
+    let signer = Signer::new("bench.example/log", &[0x42; 32]).unwrap();
+    let key = signer.verifier_key();
+    let mut log = MemoryLog::new(signer);
+    let events: Vec<_> = (0..100_000u64)
+        .map(|i| qed_core::hash::digest(&i.to_be_bytes()))
+        .collect();
+    for chunk in events.chunks(10_000) {
+        log.commit(chunk).unwrap();
+    }
+    let receipt = log.receipt(54_321, events[54_321], false).unwrap();
+    let membership = log.membership(&events[54_321], None).unwrap();
+    let mut g = c.benchmark_group("answers");
+    g.bench_function("verify_receipt_100k", |b| {
+        b.iter(|| verify_receipt(black_box(&receipt), &key).unwrap())
+    });
+    g.bench_function("verify_membership_100k", |b| {
+        b.iter(|| verify_membership(black_box(&membership), None, &key, &events[54_321]).unwrap())
+    });
+    g.finish();
 }
 
 /// The hyper tree: batch inserts and proofs in a map of one million random keys, in memory.
@@ -215,6 +360,6 @@ mod hyper {
     }
 }
 
-criterion_group!(benches, sha256_64);
+criterion_group!(benches, sha256_64, history_benches, snapshot, answers);
 criterion_group!(hyper_benches, hyper::benches);
 criterion_main!(benches, hyper_benches);
