@@ -1,9 +1,7 @@
 //! The three hash rules of RFC 9162 section 2.1.1, with the protocol's 32-byte leaf data.
 
-use sha2::block_api::compress256;
-
 use crate::Hash;
-use crate::hash::tagged;
+use crate::hash::{compress_padded, tagged};
 
 /// Domain-separation prefix of a leaf hash (RFC 9162 2.1.1).
 const LEAF_PREFIX: u8 = 0x00;
@@ -37,9 +35,7 @@ pub fn leaf_hash(digest: &[u8; 32]) -> Hash {
     block[1..33].copy_from_slice(digest);
     block[33] = 0x80;
     block[56..].copy_from_slice(&(33u64 * 8).to_be_bytes());
-    let mut state = SHA256_IV;
-    compress256(&mut state, &[block]);
-    state_bytes(&state)
+    compress_padded(&[block])
 }
 
 /// The RFC 9162 leaf hash of leaf data of any length: `SHA-256(0x00 || data)`.
@@ -68,28 +64,5 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     second[0] = right[31];
     second[1] = 0x80;
     second[56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
-    let mut state = SHA256_IV;
-    compress256(&mut state, &blocks);
-    state_bytes(&state)
-}
-
-/// The initial SHA-256 state (FIPS 180-4 5.3.3).
-const SHA256_IV: [u32; 8] = [
-    0x6a09_e667,
-    0xbb67_ae85,
-    0x3c6e_f372,
-    0xa54f_f53a,
-    0x510e_527f,
-    0x9b05_688c,
-    0x1f83_d9ab,
-    0x5be0_cd19,
-];
-
-/// The digest of a final SHA-256 state: its words in big-endian order.
-fn state_bytes(state: &[u32; 8]) -> Hash {
-    let mut out = [0u8; 32];
-    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    out
+    compress_padded(&blocks)
 }

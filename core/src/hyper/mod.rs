@@ -74,7 +74,7 @@ pub use proof::{Lookup, MAX_PROOF_SIBLINGS, Proof, Stop, get, prove, root, verif
 pub use store::{MemoryStore, MemoryTree, PageStore, StoreError};
 
 use crate::Hash;
-use crate::hash::tagged;
+use crate::hash::{compress_padded, tagged};
 
 /// The hash of every empty subtree, at any depth, and the root of the empty map: 32 zero bytes.
 pub const EMPTY: Hash = [0; 32];
@@ -107,7 +107,7 @@ fn fast_leaf_hash(key: &Hash, version: u64) -> Hash {
     // Padding of a 41-byte message: 0x80, zeros, the length in bits.
     block[41] = 0x80;
     block[56..].copy_from_slice(&(41u64 * 8).to_be_bytes());
-    compress(&[block])
+    compress_padded(&[block])
 }
 
 /// [`interior_hash`] on two padded blocks (see [`fast_leaf_hash`]).
@@ -120,28 +120,7 @@ fn fast_interior_hash(left: &Hash, right: &Hash) -> Hash {
     // Padding of a 65-byte message.
     blocks[1][1] = 0x80;
     blocks[1][56..].copy_from_slice(&(65u64 * 8).to_be_bytes());
-    compress(&blocks)
-}
-
-/// SHA-256 of already padded blocks.
-fn compress(blocks: &[[u8; 64]]) -> Hash {
-    const INITIAL: [u32; 8] = [
-        0x6a09_e667,
-        0xbb67_ae85,
-        0x3c6e_f372,
-        0xa54f_f53a,
-        0x510e_527f,
-        0x9b05_688c,
-        0x1f83_d9ab,
-        0x5be0_cd19,
-    ];
-    let mut state = INITIAL;
-    sha2::block_api::compress256(&mut state, blocks);
-    let mut out = [0u8; 32];
-    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
-        chunk.copy_from_slice(&word.to_be_bytes());
-    }
-    out
+    compress_padded(&blocks)
 }
 
 /// Bit `j` of a key (0 = most significant bit of `key[0]`): 0 goes left, 1 goes right.
