@@ -152,6 +152,7 @@ pub struct Node {
     /// The bound metrics address, if any.
     pub metrics_addr: Option<SocketAddr>,
     ledger: LedgerHandle,
+    log_closed: std::sync::Weak<rocksdb::DB>,
     http: JoinHandle<()>,
     others: Vec<JoinHandle<()>>,
     stop_http: tokio::sync::watch::Sender<bool>,
@@ -212,7 +213,9 @@ impl Node {
         let raft = Raft::new(id, raft_cfg, NetworkFactory::new(key.clone()), log.clone(), sm)
             .await
             .map_err(|e| NodeError::Start(format!("starting Raft: {e}")))?;
-        telemetry::spawn_raft_gauges(raft.clone(), log);
+        telemetry::spawn_raft_gauges(raft.clone(), log.committed());
+        let log_closed = log.closed_watch();
+        drop(log);
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut others = vec![
@@ -257,7 +260,7 @@ impl Node {
         };
         let http = serve(http_l, api::router(api.clone()), stop_rx);
         tracing::info!(node = %config.node_id, http = %info.http_url, raft = %info.raft_addr, mgmt = %info.mgmt_url, "qed node started");
-        Ok(Node { raft, api, info, metrics_addr, ledger, http, others, stop_http: stop_tx })
+        Ok(Node { raft, api, info, metrics_addr, ledger, log_closed, http, others, stop_http: stop_tx })
     }
 
     /// Stops in order: no new requests, in-flight ones finish (their writes commit and are
@@ -270,15 +273,30 @@ impl Node {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!("Raft shutdown: {e}");
         }
-        for task in self.others {
+        for task in &self.others {
             task.abort();
         }
+        for task in self.others {
+            let _ = task.await;
+        }
         let ledger = self.ledger;
+        let ledger_closed = ledger.closed_watch();
         let flushed = tokio::task::spawn_blocking(move || ledger.flush()).await;
         if let Ok(Err(e)) = flushed {
             tracing::warn!("flushing the state at shutdown: {e}");
         }
         drop(self.api);
+        drop(self.raft);
+        // The databases close when their last handles drop (openraft's tasks, blocking reads in
+        // flight): wait for that, so that a restart in the same process finds them unlocked.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.log_closed.strong_count() > 0 || !ledger_closed.is_closed() {
+            if std::time::Instant::now() > deadline {
+                tracing::warn!("some database handles are still open after shutdown");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         tracing::info!("qed node stopped");
     }
 

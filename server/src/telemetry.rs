@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::consensus::log_store::LogStore;
+use crate::consensus::log_store::CommittedIndex;
 use crate::consensus::Raft;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -54,7 +54,7 @@ pub fn metrics_router(handle: PrometheusHandle) -> Router {
 
 /// Keeps the Raft gauges (term, leader, log, commit and apply indexes, replication lag per
 /// follower) up to date from openraft's metrics.
-pub fn spawn_raft_gauges(raft: Raft, log: LogStore) {
+pub fn spawn_raft_gauges(raft: Raft, committed: CommittedIndex) {
     let mut rx = raft.metrics();
     tokio::spawn(async move {
         loop {
@@ -67,14 +67,16 @@ pub fn spawn_raft_gauges(raft: Raft, log: LogStore) {
                 let last_log = m.last_log_index.unwrap_or(0);
                 metrics::gauge!("qed_raft_last_log_index").set(last_log as f64);
                 metrics::gauge!("qed_raft_applied_index").set(m.last_applied.map_or(0, |l| l.index) as f64);
-                metrics::gauge!("qed_raft_commit_index").set(log.committed_index().unwrap_or(0) as f64);
+                metrics::gauge!("qed_raft_commit_index").set(committed.get().unwrap_or(0) as f64);
                 metrics::gauge!("qed_raft_snapshot_index").set(m.snapshot.map_or(0, |l| l.index) as f64);
                 metrics::gauge!("qed_raft_purged_index").set(m.purged.map_or(0, |l| l.index) as f64);
                 metrics::gauge!("qed_raft_members").set(m.membership_config.membership().nodes().count() as f64);
                 if let Some(repl) = &m.replication {
+                    let membership = m.membership_config.membership();
                     for (id, matched) in repl.iter() {
                         let lag = last_log.saturating_sub(matched.map_or(0, |l| l.index));
-                        metrics::gauge!("qed_raft_replication_lag", "follower" => id.to_string()).set(lag as f64);
+                        let name = membership.get_node(id).map_or_else(|| id.to_string(), |n| n.node_id.clone());
+                        metrics::gauge!("qed_raft_replication_lag", "follower" => name).set(lag as f64);
                     }
                 }
             }

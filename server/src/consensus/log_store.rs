@@ -36,6 +36,20 @@ pub struct LogStore {
     committed: Arc<AtomicU64>,
 }
 
+/// The last committed log index, shared with the log store.
+#[derive(Clone)]
+pub struct CommittedIndex(Arc<AtomicU64>);
+
+impl CommittedIndex {
+    /// The index, if any entry is known committed.
+    pub fn get(&self) -> Option<u64> {
+        match self.0.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            i => Some(i),
+        }
+    }
+}
+
 /// Opening the log store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -76,12 +90,15 @@ impl LogStore {
         Ok(store)
     }
 
-    /// The last committed log index recorded, if any.
-    pub fn committed_index(&self) -> Option<u64> {
-        match self.committed.load(Ordering::Relaxed) {
-            u64::MAX => None,
-            i => Some(i),
-        }
+    /// A handle on the last committed log index recorded (for metrics), which does not keep the
+    /// database open.
+    pub fn committed(&self) -> CommittedIndex {
+        CommittedIndex(Arc::clone(&self.committed))
+    }
+
+    /// A weak handle that tells when the database has been closed (every store handle dropped).
+    pub fn closed_watch(&self) -> std::sync::Weak<DB> {
+        Arc::downgrade(&self.db)
     }
 
     fn note_committed(&self, c: Option<&LogId>) {

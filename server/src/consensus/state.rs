@@ -331,6 +331,24 @@ impl LedgerHandle {
     pub fn flush(&self) -> Result<(), crate::state_machine::StateError> {
         lock(&self.0.ledger).flush()
     }
+
+    /// A weak handle that tells when the Ledger and its readers have all been dropped.
+    pub fn closed_watch(&self) -> LedgerClosed {
+        LedgerClosed { state: Arc::downgrade(&self.0), readers: Arc::downgrade(&self.0.reader.0) }
+    }
+}
+
+/// Tells whether a Ledger and its shared readers have been dropped (RocksDB closed).
+pub struct LedgerClosed {
+    state: std::sync::Weak<Shared>,
+    readers: std::sync::Weak<RwLock<LedgerReader>>,
+}
+
+impl LedgerClosed {
+    /// True once nothing holds the Ledger or the shared reader any more.
+    pub fn is_closed(&self) -> bool {
+        self.state.strong_count() == 0 && self.readers.strong_count() == 0
+    }
 }
 
 impl StateMachine {
