@@ -42,10 +42,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 use qed_core::Hash;
-use qed_core::history::{self, NodeId};
+use qed_core::history;
 use qed_core::hyper::{self, Changes, Stop, StoreError};
 use qed_core::receipt::Receipt;
 use qed_core::snapshot::{Checkpoint, Signer, SnapshotJson};
@@ -53,19 +54,20 @@ use qed_core::verify::{IncrementalAnswer, MembershipAnswer};
 use rocksdb::{DB, ReadOptions, Snapshot, WriteBatch};
 
 use crate::storage::db::{
-    CF_HISTORY, CF_HYPER, CF_META, CF_SNAPSHOTS, DbBudget, StateDb, StateDir,
+    CF_HISTORY, CF_HYPER, CF_META, CF_SNAPSHOTS, COLUMN_FAMILIES, DbBudget, StateDb, StateDir,
 };
 use crate::storage::export::{self, TransferStats};
 use crate::storage::meta::{self, TreeRecord};
 use crate::storage::pages::{self, CachedPage, PageCache, SnapshotPages, WriterPages};
-use crate::storage::tiles::{self, TILE_WIDTH, TileWriter};
+use crate::storage::tiles::{self, Edge, TILE_WIDTH, TileCache, TileKey, TileWriter};
 
 /// Tuning of a [`Ledger`].
 #[derive(Debug, Clone, Copy)]
 pub struct LedgerOptions {
-    /// Memory for caches and write buffers, in bytes: half for the hyper page cache, a quarter
-    /// for RocksDB's block cache, a quarter for its memtables. Memory does not grow with the
-    /// log beyond this (plus RocksDB's and the allocator's fixed overheads).
+    /// Memory for caches and write buffers, in bytes: 3/8 for the hyper page cache, 1/8 for
+    /// the cache of full history tiles, 1/4 for RocksDB's block cache and 1/4 for its
+    /// memtables. Memory does not grow with the log beyond this (plus RocksDB's and the
+    /// allocator's fixed overheads).
     pub cache_bytes: usize,
 }
 
@@ -79,14 +81,16 @@ impl Default for LedgerOptions {
 }
 
 impl LedgerOptions {
-    fn split(&self) -> (DbBudget, usize) {
-        let quarter = (self.cache_bytes / 4).max(4 << 20);
+    /// `(RocksDB budget, page cache bytes, tile cache bytes)`.
+    fn split(&self) -> (DbBudget, usize, usize) {
+        let eighth = (self.cache_bytes / 8).max(2 << 20);
         (
             DbBudget {
-                block_cache: quarter,
-                write_buffers: quarter,
+                block_cache: eighth * 2,
+                write_buffers: eighth * 2,
             },
-            quarter * 2,
+            eighth * 3,
+            eighth,
         )
     }
 }
@@ -173,6 +177,17 @@ pub struct AppliedEntry {
 struct Generation {
     db: StateDb,
     pages: PageCache,
+    tiles: TileCache,
+}
+
+impl Generation {
+    fn new(db: StateDb, budgets: (usize, usize)) -> Generation {
+        Generation {
+            db,
+            pages: PageCache::new(budgets.0),
+            tiles: TileCache::new(budgets.1),
+        }
+    }
 }
 
 impl Generation {
@@ -186,6 +201,8 @@ struct Published {
     generation: Arc<Generation>,
     size: u64,
     latest: Option<Arc<SnapshotJson>>,
+    /// The partial tiles and bundle at `size`.
+    edge: Edge,
 }
 
 /// The in-memory state restored from a generation.
@@ -196,13 +213,32 @@ struct Loaded {
     applied: Option<Vec<u8>>,
 }
 
+/// Running totals since open, for metrics and benchmarks.
+#[derive(Debug, Default)]
+struct Counters {
+    applies: AtomicU64,
+    appended: AtomicU64,
+    duplicates: AtomicU64,
+    batch_bytes: AtomicU64,
+    hyper_hash_calls: AtomicU64,
+    pages_written: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 /// The state machine: owns the state database; single writer. See the module documentation.
 pub struct Ledger {
     dir: StateDir,
     signer: Signer,
-    page_budget: usize,
+    /// Page and tile cache budgets of each generation.
+    budgets: (usize, usize),
     generation: Arc<Generation>,
     shared: Arc<ArcSwap<Published>>,
+    counters: Arc<Counters>,
     tiles: TileWriter,
     hyper_root: Hash,
     latest: Option<Arc<SnapshotJson>>,
@@ -241,24 +277,24 @@ impl Ledger {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn open(dir: &Path, signer: Signer, opts: LedgerOptions) -> Result<Ledger, StateError> {
-        let (budget, page_budget) = opts.split();
+        let (budget, pages, tiles) = opts.split();
+        let budgets = (pages, tiles);
         let dir = StateDir::new(dir, budget)?;
-        let generation = Arc::new(Generation {
-            db: dir.open_active()?,
-            pages: PageCache::new(page_budget),
-        });
+        let generation = Arc::new(Generation::new(dir.open_active()?, budgets));
         let loaded = load(&generation)?;
         let published = Published {
             generation: generation.clone(),
             size: loaded.tiles.size(),
             latest: loaded.latest.clone(),
+            edge: loaded.tiles.edge(),
         };
         Ok(Ledger {
             dir,
             signer,
-            page_budget,
+            budgets,
             generation,
             shared: Arc::new(ArcSwap::from_pointee(published)),
+            counters: Arc::default(),
             tiles: loaded.tiles,
             hyper_root: loaded.hyper_root,
             latest: loaded.latest,
@@ -286,6 +322,10 @@ impl Ledger {
         self.reload_if_stale()?;
         let size = self.tiles.size();
         let plan = self.plan(digests, size)?;
+        let c = &self.counters;
+        Counters::add(&c.applies, 1);
+        Counters::add(&c.appended, plan.new.len() as u64);
+        Counters::add(&c.duplicates, (plan.entries.len() - plan.new.len()) as u64);
         let Some(changes) = plan.changes else {
             self.write_meta_only(meta)?;
             return Ok(Applied {
@@ -327,10 +367,7 @@ impl Ledger {
     /// the new state. On error the old state stays in place, untouched.
     pub fn import(&mut self, file: &Path) -> Result<(), StateError> {
         let (_, db) = self.dir.create_next(&self.generation.db)?;
-        let generation = Arc::new(Generation {
-            db,
-            pages: PageCache::new(self.page_budget),
-        });
+        let generation = Arc::new(Generation::new(db, self.budgets));
         let prepared =
             export::import(&generation.db, file).and_then(|stats| Ok((stats, load(&generation)?)));
         let (_stats, loaded) =
@@ -351,6 +388,7 @@ impl Ledger {
     pub fn reader(&self) -> LedgerReader {
         LedgerReader {
             shared: self.shared.clone(),
+            counters: self.counters.clone(),
         }
     }
 
@@ -368,6 +406,7 @@ impl Ledger {
             generation: self.generation.clone(),
             size: self.tiles.size(),
             latest: self.latest.clone(),
+            edge: self.tiles.edge(),
         }));
     }
 
@@ -376,6 +415,7 @@ impl Ledger {
     fn reload_if_stale(&mut self) -> Result<(), StateError> {
         if self.stale {
             self.generation.pages.clear();
+            self.generation.tiles.clear();
             let loaded = load(&self.generation)?;
             self.install(loaded);
         }
@@ -459,6 +499,7 @@ impl Ledger {
                 changes: None,
             });
         }
+        Counters::add(&self.counters.hyper_hash_calls, first.hash_calls);
         let second = hyper::insert_batch(&store, &new).map_err(from_hyper)?;
         if !second.existing.is_empty() {
             return Err(StateError::Corrupt(
@@ -508,10 +549,15 @@ impl Ledger {
         let generation = self.generation.clone();
         let mut batch = WriteBatch::default();
         let history_cf = generation.cf(CF_HISTORY)?;
-        for (key, value) in self.tiles.drain_dirty() {
-            batch.put_cf(history_cf, key, value);
+        for drained in self.tiles.drain() {
+            batch.put_cf(history_cf, drained.key, &drained.value);
+            if drained.complete {
+                generation.tiles.put(drained.key, drained.value);
+            }
         }
         let hyper_cf = generation.cf(CF_HYPER)?;
+        Counters::add(&self.counters.hyper_hash_calls, changes.hash_calls);
+        Counters::add(&self.counters.pages_written, changes.pages.len() as u64);
         for (id, page) in changes.pages {
             batch.put_cf(hyper_cf, id.to_bytes(), pages::encode_page(size, &page));
             // Before the write: see the storage::pages documentation.
@@ -536,6 +582,7 @@ impl Ledger {
         let meta_cf = generation.cf(CF_META)?;
         batch.put_cf(meta_cf, meta::KEY_TREE, tree.encode());
         batch.put_cf(meta_cf, meta::KEY_APPLIED, meta);
+        Counters::add(&self.counters.batch_bytes, batch.size_in_bytes() as u64);
         generation.db.write(batch)?;
         self.hyper_root = changes.root;
         self.latest = Some(Arc::new(snapshot.clone()));
@@ -624,6 +671,7 @@ fn load(generation: &Generation) -> Result<Loaded, StateError> {
 #[derive(Clone)]
 pub struct LedgerReader {
     shared: Arc<ArcSwap<Published>>,
+    counters: Arc<Counters>,
 }
 
 impl std::fmt::Debug for LedgerReader {
@@ -760,7 +808,7 @@ impl LedgerReader {
                 entry.version, snapshot.size
             )));
         }
-        let proof = inclusion(&published.generation, entry.version, snapshot.size)?;
+        let proof = inclusion(&published, entry.version, snapshot.size)?;
         Ok(Receipt {
             version: entry.version,
             digest: entry.digest,
@@ -794,13 +842,12 @@ impl LedgerReader {
                 _ => None,
             };
             let member = found.filter(|v| *v <= q);
-            let generation = &view.published.generation;
             // `q < size`, so `q + 1` cannot overflow.
             let inclusion_proof = member
-                .map(|v| inclusion(generation, v, q + 1))
+                .map(|v| inclusion(view.published, v, q + 1))
                 .transpose()?;
             let consistency_proof = (q + 1 < size)
-                .then(|| consistency(generation, q + 1, size))
+                .then(|| consistency(view.published, q + 1, size))
                 .transpose()?;
             Ok(MembershipAnswer {
                 digest: *digest,
@@ -833,7 +880,7 @@ impl LedgerReader {
             )));
         }
         // `end < size`: neither addition overflows.
-        let proof = consistency(&published.generation, start + 1, end + 1)?;
+        let proof = consistency(&published, start + 1, end + 1)?;
         Ok(IncrementalAnswer { start, end, proof })
     }
 
@@ -847,22 +894,23 @@ impl LedgerReader {
                 published.size
             )));
         };
-        let generation = &published.generation;
-        let value = generation
-            .db
-            .db()
-            .get_pinned_cf(
-                generation.cf(CF_HISTORY)?,
-                tiles::bundle_key(version / TILE_WIDTH),
-            )?
-            .ok_or_else(|| {
-                StateError::Corrupt(format!("entry bundle of version {version} is missing"))
-            })?;
-        let bundle = tiles::parse_bundle(&value)?;
-        let digest = *bundle.get((version % TILE_WIDTH) as usize).ok_or_else(|| {
-            StateError::Corrupt(format!("entry bundle of version {version} is short"))
+        let value = read_history(
+            &published,
+            &tiles::bundle_key(version / TILE_WIDTH),
+            published.size,
+        )?
+        .ok_or_else(|| {
+            StateError::Corrupt(format!("entry bundle of version {version} is missing"))
         })?;
-        let proof = inclusion(generation, version, published.size)?;
+        let at = (version % TILE_WIDTH) as usize * 32;
+        let digest: Hash = value
+            .as_ref()
+            .get(at..at + 32)
+            .and_then(|d| d.try_into().ok())
+            .ok_or_else(|| {
+                StateError::Corrupt(format!("entry bundle of version {version} is short"))
+            })?;
+        let proof = inclusion(&published, version, published.size)?;
         Ok(Receipt {
             version,
             digest,
@@ -887,13 +935,44 @@ impl LedgerReader {
     pub fn stats(&self) -> LedgerStats {
         let published = self.published();
         let db = published.generation.db.db();
-        let int = |name: &str| db.property_int_value(name).ok().flatten().unwrap_or(0);
+        // Summed over the column families: RocksDB answers a property for one at a time.
+        let int = |name: &str| {
+            COLUMN_FAMILIES
+                .iter()
+                .filter_map(|cf| published.generation.cf(cf).ok())
+                .map(|cf| {
+                    db.property_int_value_cf(cf, name)
+                        .ok()
+                        .flatten()
+                        .unwrap_or(0)
+                })
+                .sum::<u64>()
+        };
+        let c = &self.counters;
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         LedgerStats {
             size: published.size,
+            applies: get(&c.applies),
+            appended: get(&c.appended),
+            duplicates: get(&c.duplicates),
+            batch_bytes: get(&c.batch_bytes),
+            hyper_hash_calls: get(&c.hyper_hash_calls),
+            pages_written: get(&c.pages_written),
             page_cache_pages: published.generation.pages.len() as u64,
             page_cache_bytes: published.generation.pages.bytes() as u64,
             memtable_bytes: int("rocksdb.cur-size-all-mem-tables"),
-            block_cache_bytes: int("rocksdb.block-cache-usage"),
+            // One cache shared by every column family.
+            block_cache_bytes: published
+                .generation
+                .cf(CF_META)
+                .ok()
+                .and_then(|cf| {
+                    db.property_int_value_cf(cf, "rocksdb.block-cache-usage")
+                        .ok()
+                        .flatten()
+                })
+                .unwrap_or(0),
+            tile_cache_bytes: published.generation.tiles.bytes() as u64,
             sst_bytes: int("rocksdb.total-sst-files-size"),
         }
     }
@@ -904,10 +983,24 @@ impl LedgerReader {
 pub struct LedgerStats {
     /// Events in the log.
     pub size: u64,
+    /// Applies with digests since open (including groups of duplicates).
+    pub applies: u64,
+    /// Digests appended since open.
+    pub appended: u64,
+    /// Duplicate digests answered since open.
+    pub duplicates: u64,
+    /// Bytes of the write batches since open (what the ledger asked RocksDB to write).
+    pub batch_bytes: u64,
+    /// SHA-256 calls of hyper tree inserts since open.
+    pub hyper_hash_calls: u64,
+    /// Hyper pages written since open.
+    pub pages_written: u64,
     /// Pages in the hyper page cache.
     pub page_cache_pages: u64,
     /// Approximate bytes of the hyper page cache.
     pub page_cache_bytes: u64,
+    /// Approximate bytes of the cache of full history tiles.
+    pub tile_cache_bytes: u64,
     /// RocksDB memtables (all column families).
     pub memtable_bytes: u64,
     /// RocksDB block cache usage.
@@ -916,29 +1009,67 @@ pub struct LedgerStats {
     pub sst_bytes: u64,
 }
 
-/// Reads the history nodes a proof needs from the live database, one read per tile.
-fn history_nodes(
-    generation: &Generation,
-    ids: &[NodeId],
-) -> Result<std::collections::BTreeMap<NodeId, Hash>, StateError> {
-    let db = generation.db.db();
-    let cf = generation.cf(CF_HISTORY)?;
-    tiles::fetch_nodes(ids, |key| Ok(db.get_pinned_cf(cf, key)?))
+/// A history value as a reader gets it: shared from memory, or pinned in RocksDB.
+enum Blob<'a> {
+    Shared(Arc<[u8]>),
+    Pinned(rocksdb::DBPinnableSlice<'a>),
+}
+
+impl AsRef<[u8]> for Blob<'_> {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Blob::Shared(v) => v,
+            Blob::Pinned(v) => v,
+        }
+    }
+}
+
+/// Reads a history value for a proof in a tree of `size` leaves: from the published edge
+/// (valid for any size up to the published one), from the cache of final values, or from the
+/// live database (caching it if it is final). History values never lose nodes, so the live
+/// database is always new enough.
+fn read_history<'a>(
+    published: &'a Published,
+    key: &TileKey,
+    size: u64,
+) -> Result<Option<Blob<'a>>, StateError> {
+    if size <= published.size
+        && let Some(value) = published.edge.get(key)
+    {
+        return Ok(Some(Blob::Shared(value.clone())));
+    }
+    let generation = &published.generation;
+    if let Some(value) = generation.tiles.get(key) {
+        return Ok(Some(Blob::Shared(value)));
+    }
+    let Some(value) = generation
+        .db
+        .db()
+        .get_pinned_cf(generation.cf(CF_HISTORY)?, key)?
+    else {
+        return Ok(None);
+    };
+    if tiles::is_complete(key, &value) {
+        let shared: Arc<[u8]> = Arc::from(&value[..]);
+        generation.tiles.put(*key, shared.clone());
+        return Ok(Some(Blob::Shared(shared)));
+    }
+    Ok(Some(Blob::Pinned(value)))
 }
 
 /// The inclusion proof of `index` in `size` (both checked by the caller).
-fn inclusion(generation: &Generation, index: u64, size: u64) -> Result<Vec<Hash>, StateError> {
+fn inclusion(published: &Published, index: u64, size: u64) -> Result<Vec<Hash>, StateError> {
     let ids = history::inclusion_proof_nodes(index, size)
         .map_err(|e| StateError::BadRequest(e.to_string()))?;
-    let nodes = history_nodes(generation, &ids)?;
+    let nodes = tiles::fetch_nodes(&ids, |key| read_history(published, key, size))?;
     history::inclusion_proof(&nodes, index, size).map_err(from_proof)
 }
 
 /// The consistency proof from `size1` to `size2` (both checked by the caller).
-fn consistency(generation: &Generation, size1: u64, size2: u64) -> Result<Vec<Hash>, StateError> {
+fn consistency(published: &Published, size1: u64, size2: u64) -> Result<Vec<Hash>, StateError> {
     let ids = history::consistency_proof_nodes(size1, size2)
         .map_err(|e| StateError::BadRequest(e.to_string()))?;
-    let nodes = history_nodes(generation, &ids)?;
+    let nodes = tiles::fetch_nodes(&ids, |key| read_history(published, key, size2))?;
     history::consistency_proof(&nodes, size1, size2).map_err(from_proof)
 }
 
@@ -956,12 +1087,13 @@ mod tests {
 
     #[test]
     fn options_split_the_budget() {
-        let (db, pages) = LedgerOptions {
+        let (db, pages, tiles) = LedgerOptions {
             cache_bytes: 400 << 20,
         }
         .split();
         assert_eq!(db.block_cache, 100 << 20);
         assert_eq!(db.write_buffers, 100 << 20);
-        assert_eq!(pages, 200 << 20);
+        assert_eq!(pages, 150 << 20);
+        assert_eq!(tiles, 50 << 20);
     }
 }

@@ -22,6 +22,9 @@
 
 use qed_core::Hash;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
 
 use qed_core::history::{Frontier, NodeId};
 
@@ -40,8 +43,11 @@ const HASH: usize = 32;
 const TILE_KEY_TAG: u8 = b'T';
 const BUNDLE_KEY_TAG: u8 = b'E';
 
+/// A key of the history column family.
+pub type TileKey = [u8; 10];
+
 /// Key of a hash tile in the history column family: `'T' || level || be64(index)`.
-pub fn tile_key(level: u8, index: u64) -> [u8; 10] {
+pub fn tile_key(level: u8, index: u64) -> TileKey {
     let mut key = [0u8; 10];
     key[0] = TILE_KEY_TAG;
     key[1] = level;
@@ -49,12 +55,20 @@ pub fn tile_key(level: u8, index: u64) -> [u8; 10] {
     key
 }
 
-/// Key of an entry bundle in the history column family: `'E' || be64(index)`.
-pub fn bundle_key(index: u64) -> [u8; 9] {
-    let mut key = [0u8; 9];
+/// Key of an entry bundle in the history column family: `'E' || 0 || be64(index)`.
+pub fn bundle_key(index: u64) -> TileKey {
+    let mut key = [0u8; 10];
     key[0] = BUNDLE_KEY_TAG;
-    key[1..].copy_from_slice(&index.to_be_bytes());
+    key[2..].copy_from_slice(&index.to_be_bytes());
     key
+}
+
+/// Whether a stored history value is final: a full tile or a full bundle.
+pub fn is_complete(key: &TileKey, value: &[u8]) -> bool {
+    match key[0] {
+        TILE_KEY_TAG => value.get(..2) == Some(&[1, 0][..]),
+        _ => value.len() == TILE_WIDTH as usize * HASH,
+    }
 }
 
 /// Number of hashes stored in a tile whose bottom row has `width` nodes.
@@ -153,17 +167,44 @@ pub fn parse_bundle(value: &[u8]) -> Result<Vec<Hash>, StateError> {
     Ok(chunks.to_vec())
 }
 
+/// A history value the writer produced, for the history column family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drained {
+    /// The key ([`tile_key`] or [`bundle_key`]).
+    pub key: TileKey,
+    /// The encoded tile or bundle.
+    pub value: Arc<[u8]>,
+    /// Whether it is final (a full tile or bundle), so that caches may keep it forever.
+    pub complete: bool,
+}
+
+/// The partial tiles and bundle at the right edge of the tree, as last drained (at most nine
+/// values). A reader may use them for proofs in any tree up to the size they were drained at.
+#[derive(Debug, Clone, Default)]
+pub struct Edge {
+    values: Vec<(TileKey, Arc<[u8]>)>,
+}
+
+impl Edge {
+    /// The value stored under `key`, if it is one of the edge's.
+    pub fn get(&self, key: &TileKey) -> Option<&Arc<[u8]>> {
+        self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
 /// The right edge of the tile structure: the history [`Frontier`], the one partial tile of each
-/// tile level, and the partial entry bundle. Appends go here; [`TileWriter::drain_dirty`]
-/// hands out what to store.
+/// tile level, and the partial entry bundle. Appends go here; [`TileWriter::drain`] hands out
+/// what to store and [`TileWriter::edge`] what readers may use.
 #[derive(Debug, Clone)]
 pub struct TileWriter {
     frontier: Frontier,
     open: [Option<OpenTile>; TILE_LEVELS],
-    /// Tiles completed since the last drain (full, so final).
-    finished: Vec<KeyValue>,
+    /// Tiles and bundles completed since the last drain (full, so final).
+    finished: Vec<Drained>,
     bundle: Vec<Hash>,
     bundle_dirty: bool,
+    /// The bundle's encoding as last drained or restored.
+    bundle_encoded: Option<Arc<[u8]>>,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +212,8 @@ struct OpenTile {
     index: u64,
     levels: [Vec<Hash>; TILE_HEIGHT as usize],
     dirty: bool,
+    /// The encoding as last drained or restored.
+    encoded: Option<Arc<[u8]>>,
 }
 
 impl OpenTile {
@@ -179,25 +222,32 @@ impl OpenTile {
             index,
             levels: Default::default(),
             dirty: true,
+            encoded: None,
         }
     }
 
-    fn from_stored(index: u64, tile: TileRef<'_>) -> OpenTile {
+    fn from_stored(index: u64, value: &[u8]) -> Result<OpenTile, StateError> {
+        let tile = TileRef::parse(value)?;
         let mut levels: [Vec<Hash>; TILE_HEIGHT as usize] = Default::default();
         for (j, level) in (0..TILE_HEIGHT).zip(levels.iter_mut()) {
             *level = (0..tile.width >> j)
                 .filter_map(|pos| tile.node(j, pos))
                 .collect();
         }
-        OpenTile {
+        Ok(OpenTile {
             index,
             levels,
             dirty: false,
-        }
+            encoded: Some(Arc::from(value)),
+        })
     }
 
-    fn encode(&self) -> Vec<u8> {
-        let width = self.levels[0].len();
+    fn width(&self) -> usize {
+        self.levels[0].len()
+    }
+
+    fn encode(&self) -> Arc<[u8]> {
+        let width = self.width();
         let mut out = Vec::with_capacity(2 + tile_hashes(width) * HASH);
         // Width is at most 256: it fits in 16 bits.
         out.extend_from_slice(&(width as u16).to_be_bytes());
@@ -206,12 +256,25 @@ impl OpenTile {
                 out.extend_from_slice(h);
             }
         }
-        out
+        Arc::from(out)
+    }
+
+    /// Encodes the tile if it changed, remembering the encoding.
+    fn drain(&mut self, level: u8) -> Option<Drained> {
+        if !self.dirty {
+            return None;
+        }
+        let value = self.encode();
+        self.encoded = Some(value.clone());
+        self.dirty = false;
+        let complete = self.width() == TILE_WIDTH as usize;
+        Some(Drained {
+            key: tile_key(level, self.index),
+            value,
+            complete,
+        })
     }
 }
-
-/// A stored value the writer produced: key and value for the history column family.
-pub type KeyValue = (Vec<u8>, Vec<u8>);
 
 impl TileWriter {
     /// The writer of an empty tree.
@@ -222,6 +285,7 @@ impl TileWriter {
             finished: Vec::new(),
             bundle: Vec::new(),
             bundle_dirty: false,
+            bundle_encoded: None,
         }
     }
 
@@ -245,18 +309,17 @@ impl TileWriter {
                 continue;
             }
             let index = count / TILE_WIDTH;
-            let key = tile_key(level as u8, index);
-            let value = read(&key)?.ok_or_else(|| {
+            let value = read(&tile_key(level as u8, index))?.ok_or_else(|| {
                 StateError::Corrupt(format!("history tile {level}/{index} is missing"))
             })?;
-            let tile = TileRef::parse(&value)?;
+            let tile = OpenTile::from_stored(index, &value)?;
             if tile.width() as u64 != count % TILE_WIDTH {
                 return Err(StateError::Corrupt(format!(
                     "history tile {level}/{index} has width {}",
                     tile.width()
                 )));
             }
-            *slot = Some(OpenTile::from_stored(index, tile));
+            *slot = Some(tile);
         }
         if size % TILE_WIDTH != 0 {
             let index = size / TILE_WIDTH;
@@ -269,6 +332,7 @@ impl TileWriter {
                     writer.bundle.len()
                 )));
             }
+            writer.bundle_encoded = Some(Arc::from(value));
         }
         writer.check_frontier(&mut read)?;
         Ok(writer)
@@ -324,33 +388,60 @@ impl TileWriter {
             return Err(e);
         }
         if version % TILE_WIDTH == 0 && !self.bundle.is_empty() {
+            // The previous bundle is full: keep its final form if it changed since the drain.
             if self.bundle_dirty {
-                let index = version / TILE_WIDTH - 1;
-                self.finished
-                    .push((bundle_key(index).to_vec(), self.bundle.concat()));
+                let key = bundle_key(version / TILE_WIDTH - 1);
+                self.finished.push(Drained {
+                    key,
+                    value: Arc::from(self.bundle.concat()),
+                    complete: true,
+                });
             }
             self.bundle.clear();
+            self.bundle_encoded = None;
         }
         self.bundle.push(*digest);
         self.bundle_dirty = true;
         Ok(version)
     }
 
-    /// The tiles and bundle changed since the last call, as history key/values.
-    pub fn drain_dirty(&mut self) -> Vec<KeyValue> {
+    /// The tiles and bundles changed since the last call.
+    pub fn drain(&mut self) -> Vec<Drained> {
         let mut out = std::mem::take(&mut self.finished);
         for (level, slot) in self.open.iter_mut().enumerate() {
-            if let Some(tile) = slot.as_mut().filter(|t| t.dirty) {
-                out.push((tile_key(level as u8, tile.index).to_vec(), tile.encode()));
-                tile.dirty = false;
-            }
+            out.extend(slot.as_mut().and_then(|t| t.drain(level as u8)));
         }
         if self.bundle_dirty && !self.bundle.is_empty() {
-            let index = (self.size() - 1) / TILE_WIDTH;
-            out.push((bundle_key(index).to_vec(), self.bundle.concat()));
+            let value: Arc<[u8]> = Arc::from(self.bundle.concat());
+            self.bundle_encoded = Some(value.clone());
+            let complete = self.bundle.len() == TILE_WIDTH as usize;
+            out.push(Drained {
+                key: bundle_key((self.size() - 1) / TILE_WIDTH),
+                value,
+                complete,
+            });
             self.bundle_dirty = false;
         }
         out
+    }
+
+    /// The right edge as last drained (or restored).
+    pub fn edge(&self) -> Edge {
+        let mut values = Vec::with_capacity(TILE_LEVELS + 1);
+        for (level, tile) in self.open.iter().enumerate() {
+            if let Some((tile, encoded)) = tile
+                .as_ref()
+                .and_then(|t| t.encoded.as_ref().map(|e| (t, e)))
+            {
+                values.push((tile_key(level as u8, tile.index), encoded.clone()));
+            }
+        }
+        if let Some(encoded) = &self.bundle_encoded {
+            // A drained or restored bundle is never empty.
+            let index = (self.size().saturating_sub(1)) / TILE_WIDTH;
+            values.push((bundle_key(index), encoded.clone()));
+        }
+        Edge { values }
     }
 }
 
@@ -358,7 +449,7 @@ impl TileWriter {
 /// tile boundary).
 fn store_node(
     open: &mut [Option<OpenTile>; TILE_LEVELS],
-    finished: &mut Vec<KeyValue>,
+    finished: &mut Vec<Drained>,
     level: u32,
     index: u64,
     hash: Hash,
@@ -375,11 +466,8 @@ fn store_node(
             )));
         }
         // The tile it replaces is full; if it changed since the last drain, keep its last form.
-        if let Some(done) = slot
-            .replace(OpenTile::new(p.tile_index))
-            .filter(|t| t.dirty)
-        {
-            finished.push((tile_key(p.tile_level, done.index).to_vec(), done.encode()));
+        if let Some(mut done) = slot.replace(OpenTile::new(p.tile_index)) {
+            finished.extend(done.drain(p.tile_level));
         }
     }
     let tile = slot
@@ -394,6 +482,85 @@ fn store_node(
     row.push(hash);
     tile.dirty = true;
     Ok(())
+}
+
+/// A bounded, shared cache of final history values (full tiles and full bundles): they never
+/// change, so the writer and every reader may share them without any versioning.
+pub struct TileCache {
+    shards: Vec<Mutex<TileShard>>,
+    budget_per_shard: usize,
+}
+
+struct TileShard {
+    lru: LruCache<TileKey, Arc<[u8]>>,
+    bytes: usize,
+}
+
+const TILE_SHARDS: usize = 8;
+/// Map and allocation overhead per cached value, roughly.
+const TILE_OVERHEAD: usize = 96;
+
+impl TileCache {
+    /// A cache of about `budget` bytes.
+    pub fn new(budget: usize) -> TileCache {
+        let shards = (0..TILE_SHARDS)
+            .map(|_| {
+                Mutex::new(TileShard {
+                    lru: LruCache::unbounded(),
+                    bytes: 0,
+                })
+            })
+            .collect();
+        TileCache {
+            shards,
+            budget_per_shard: budget / TILE_SHARDS,
+        }
+    }
+
+    fn shard(&self, key: &TileKey) -> std::sync::MutexGuard<'_, TileShard> {
+        // The low bits of the index spread consecutive tiles over the shards.
+        let i = usize::from(key[9]) % TILE_SHARDS;
+        // Every mutation is a single call on the map: a poisoned lock still guards a sound map.
+        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cached value of `key`.
+    pub fn get(&self, key: &TileKey) -> Option<Arc<[u8]>> {
+        self.shard(key).lru.get(key).cloned()
+    }
+
+    /// Caches a final value.
+    pub fn put(&self, key: TileKey, value: Arc<[u8]>) {
+        let bytes = value.len() + TILE_OVERHEAD;
+        let mut shard = self.shard(&key);
+        if let Some(old) = shard.lru.put(key, value) {
+            shard.bytes = shard.bytes.saturating_sub(old.len() + TILE_OVERHEAD);
+        }
+        shard.bytes += bytes;
+        while shard.bytes > self.budget_per_shard {
+            let Some((_, old)) = shard.lru.pop_lru() else {
+                break;
+            };
+            shard.bytes = shard.bytes.saturating_sub(old.len() + TILE_OVERHEAD);
+        }
+    }
+
+    /// Approximate bytes held.
+    pub fn bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).bytes)
+            .sum()
+    }
+
+    /// Drops every value.
+    pub fn clear(&self) {
+        for shard in &self.shards {
+            let mut s = shard.lock().unwrap_or_else(|e| e.into_inner());
+            s.lru.clear();
+            s.bytes = 0;
+        }
+    }
 }
 
 /// Reads the complete node `(level, index)` through `read` (one tile read).
@@ -419,7 +586,7 @@ pub fn read_node<V: AsRef<[u8]>>(
 /// `qed_core::history::{inclusion,consistency}_proof_nodes` lists for one proof.
 pub fn fetch_nodes<V: AsRef<[u8]>>(
     ids: &[NodeId],
-    mut read: impl FnMut(&[u8]) -> Result<Option<V>, StateError>,
+    mut read: impl FnMut(&TileKey) -> Result<Option<V>, StateError>,
 ) -> Result<BTreeMap<NodeId, Hash>, StateError> {
     let mut placed: Vec<(NodePlace, NodeId)> = ids
         .iter()
@@ -466,6 +633,13 @@ mod tests {
                 let k = 1 << (usize::BITS - (n - 1).leading_zeros() - 1);
                 node_hash(&mth(&leaves[..k]), &mth(&leaves[k..]))
             }
+        }
+    }
+
+    fn keep(store: &mut HashMap<Vec<u8>, Vec<u8>>, drained: Vec<Drained>) {
+        for d in drained {
+            assert_eq!(d.complete, is_complete(&d.key, &d.value));
+            store.insert(d.key.to_vec(), d.value.to_vec());
         }
     }
 
@@ -538,14 +712,17 @@ mod tests {
             leaves.push(d);
             // Flush at irregular group boundaries.
             if i % 977 == 0 || i < 300 {
-                store.extend(w.drain_dirty());
+                keep(&mut store, w.drain());
             }
             if i < 300 || i % 4999 == 0 {
                 assert_eq!(w.root(), mth(&leaves), "size {}", i + 1);
             }
         }
-        store.extend(w.drain_dirty());
+        keep(&mut store, w.drain());
         assert_eq!(w.root(), mth(&leaves));
+        for (key, value) in &w.edge().values {
+            assert_eq!(store[&key.to_vec()], value.to_vec());
+        }
         let mut read = |k: &[u8]| Ok(store.get(k).cloned());
         // Every complete node at a few levels equals the recomputed subtree hash.
         for level in [0u32, 1, 7, 8, 9, 15, 16] {
@@ -566,7 +743,8 @@ mod tests {
             w.append(&digest(i)).unwrap();
             restored.append(&digest(i)).unwrap();
         }
-        assert_eq!(restored.drain_dirty(), w.drain_dirty());
+        assert_eq!(restored.drain(), w.drain());
+        assert_eq!(format!("{:?}", restored.edge()), format!("{:?}", w.edge()));
         assert_eq!(restored.root(), w.root());
         // Bundles give the digests back.
         let bundle = parse_bundle(&store[&bundle_key(3).to_vec()]).unwrap();
@@ -580,7 +758,7 @@ mod tests {
         for i in 0..1000u64 {
             w.append(&digest(i)).unwrap();
         }
-        store.extend(w.drain_dirty());
+        keep(&mut store, w.drain());
         let frontier = w.frontier().to_vec();
         let ok = |s: &HashMap<Vec<u8>, Vec<u8>>, f: Vec<Hash>, size| {
             TileWriter::restore(size, f, |k: &[u8]| Ok(s.get(k).cloned())).map(|_| ())
