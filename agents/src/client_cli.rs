@@ -27,10 +27,20 @@ use crate::client::{Client, ClientError, ClientOptions, Subject};
 #[derive(Debug, Clone, ClapArgs)]
 pub struct Args {
     /// The node's HTTP API (repeat or separate with commas to name several nodes of a cluster).
-    #[arg(long, env = "QED_ENDPOINT", value_delimiter = ',', default_value = "http://127.0.0.1:8800")]
+    #[arg(
+        long,
+        env = "QED_ENDPOINT",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8800"
+    )]
     pub endpoint: Vec<String>,
     /// The shared secret (`qed start -k`), sent as `Api-Key` on writes.
-    #[arg(short = 'k', long = "apikey", visible_alias = "api-key", env = "QED_API_KEY")]
+    #[arg(
+        short = 'k',
+        long = "apikey",
+        visible_alias = "api-key",
+        env = "QED_API_KEY"
+    )]
     pub api_key: Option<String>,
     /// Check the answer with the proof verifiers against --verifier-key and print the verdict.
     #[arg(long, requires = "verifier_key")]
@@ -124,11 +134,17 @@ async fn execute(args: &Args) -> Result<(), Failure> {
     let client = Client::new(&args.endpoint, opts)?;
     match &args.command {
         Command::Add { event } => add(&client, event.as_bytes(), key.as_ref()).await,
-        Command::Membership { event, digest, version } => {
+        Command::Membership {
+            event,
+            digest,
+            version,
+        } => {
             let subject = subject(event.as_deref(), digest.as_deref())?;
             membership(&client, subject, *version, key.as_ref()).await
         }
-        Command::Incremental { start, end } => incremental(&client, *start, *end, key.as_ref()).await,
+        Command::Incremental { start, end } => {
+            incremental(&client, *start, *end, key.as_ref()).await
+        }
         Command::Snapshot => snapshot(&client, key.as_ref()).await,
     }
 }
@@ -138,8 +154,14 @@ fn trusted_key(args: &Args) -> Result<Option<VerifierKey>, Failure> {
     if !args.verify {
         return Ok(None);
     }
-    let text = args.verifier_key.as_deref().ok_or_else(|| Failure::Error("--verify needs --verifier-key".into()))?;
-    let key = text.trim().parse::<VerifierKey>().map_err(|e| Failure::Error(format!("--verifier-key: {e}")))?;
+    let text = args
+        .verifier_key
+        .as_deref()
+        .ok_or_else(|| Failure::Error("--verify needs --verifier-key".into()))?;
+    let key = text
+        .trim()
+        .parse::<VerifierKey>()
+        .map_err(|e| Failure::Error(format!("--verifier-key: {e}")))?;
     Ok(Some(key))
 }
 
@@ -149,7 +171,9 @@ fn subject<'a>(event: Option<&'a str>, digest: Option<&str>) -> Result<Subject<'
         (None, Some(d)) => qed_core::hash::from_hex(d.trim())
             .map(Subject::Digest)
             .ok_or_else(|| Failure::Error("--digest: expected 64 hex characters".into())),
-        _ => Err(Failure::Error("give exactly one of --event and --digest".into())),
+        _ => Err(Failure::Error(
+            "give exactly one of --event and --digest".into(),
+        )),
     }
 }
 
@@ -157,7 +181,8 @@ async fn add(client: &Client, event: &[u8], key: Option<&VerifierKey>) -> Result
     let receipt = client.add(event).await?;
     print_json(&receipt)?;
     if let Some(key) = key {
-        let verdict = crate::client::verify::receipt(&receipt, key, &qed_core::hash::digest(event)).map_err(ClientError::from)?;
+        let verdict = crate::client::verify::receipt(&receipt, key, &qed_core::hash::digest(event))
+            .map_err(ClientError::from)?;
         eprintln!(
             "verified: the event is in the log at version {} (signed snapshot of size {})",
             verdict.version, verdict.checkpoint.size
@@ -166,36 +191,60 @@ async fn add(client: &Client, event: &[u8], key: Option<&VerifierKey>) -> Result
     Ok(())
 }
 
-async fn membership(client: &Client, subject: Subject<'_>, version: Option<u64>, key: Option<&VerifierKey>) -> Result<(), Failure> {
+async fn membership(
+    client: &Client,
+    subject: Subject<'_>,
+    version: Option<u64>,
+    key: Option<&VerifierKey>,
+) -> Result<(), Failure> {
     let Some(key) = key else {
         return print_json(&client.membership(subject, version).await?);
     };
-    let (answer, verdict) = client.membership_verified(subject, version, key).await.map_err(|e| {
-        // The answer arrived but its held snapshot could not be fetched: that is not a failed
-        // verification, only an incomplete one.
-        if let ClientError::Http { status: 404, .. } = e {
-            Failure::Error(format!("{e} (no signed snapshot to check this version against)"))
-        } else {
-            Failure::from(e)
-        }
-    })?;
+    let (answer, verdict) = client
+        .membership_verified(subject, version, key)
+        .await
+        .map_err(|e| {
+            // The answer arrived but its held snapshot could not be fetched: that is not a failed
+            // verification, only an incomplete one.
+            if let ClientError::Http { status: 404, .. } = e {
+                Failure::Error(format!(
+                    "{e} (no signed snapshot to check this version against)"
+                ))
+            } else {
+                Failure::from(e)
+            }
+        })?;
     print_json(&answer)?;
     match verdict.version {
         Some(v) if verdict.member => {
-            eprintln!("verified: member at version {v}, as of version {}", verdict.query_version)
+            eprintln!(
+                "verified: member at version {v}, as of version {}",
+                verdict.query_version
+            )
         }
-        _ => eprintln!("verified: not a member as of version {}", verdict.query_version),
+        _ => eprintln!(
+            "verified: not a member as of version {}",
+            verdict.query_version
+        ),
     }
     Ok(())
 }
 
-async fn incremental(client: &Client, start: u64, end: u64, key: Option<&VerifierKey>) -> Result<(), Failure> {
+async fn incremental(
+    client: &Client,
+    start: u64,
+    end: u64,
+    key: Option<&VerifierKey>,
+) -> Result<(), Failure> {
     let Some(key) = key else {
         return print_json(&client.incremental(start, end).await?);
     };
     let (answer, (old, new)) = client.incremental_verified(start, end, key).await?;
     print_json(&answer)?;
-    eprintln!("verified: the log of size {} is a prefix of the log of size {}", old.size, new.size);
+    eprintln!(
+        "verified: the log of size {} is a prefix of the log of size {}",
+        old.size, new.size
+    );
     Ok(())
 }
 
@@ -205,12 +254,17 @@ async fn snapshot(client: &Client, key: Option<&VerifierKey>) -> Result<(), Fail
     };
     let (snapshot, checkpoint) = client.snapshot_verified(key).await?;
     print_json(&snapshot)?;
-    eprintln!("verified: snapshot of size {} signed by {}", checkpoint.size, key.name());
+    eprintln!(
+        "verified: snapshot of size {} signed by {}",
+        checkpoint.size,
+        key.name()
+    );
     Ok(())
 }
 
 fn print_json<T: Serialize>(value: &T) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::Error(format!("cannot print the answer: {e}")))?;
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::Error(format!("cannot print the answer: {e}")))?;
     println!("{text}");
     Ok(())
 }
@@ -232,17 +286,35 @@ mod tests {
 
     #[test]
     fn arguments_parse() {
-        let a = parse(&["--endpoint", "http://a:1,http://b:2", "-k", "s", "add", "--event", "x"]).unwrap();
+        let a = parse(&[
+            "--endpoint",
+            "http://a:1,http://b:2",
+            "-k",
+            "s",
+            "add",
+            "--event",
+            "x",
+        ])
+        .unwrap();
         assert_eq!(a.endpoint, vec!["http://a:1", "http://b:2"]);
         assert_eq!(a.api_key.as_deref(), Some("s"));
         assert!(matches!(a.command, Command::Add { ref event } if event == "x"));
         let a = parse(&["membership", "--digest", "00", "--version", "3"]).unwrap();
-        assert!(matches!(a.command, Command::Membership { version: Some(3), .. }));
+        assert!(matches!(
+            a.command,
+            Command::Membership {
+                version: Some(3),
+                ..
+            }
+        ));
     }
 
     #[test]
     fn bad_arguments_are_refused() {
-        assert!(parse(&["--verify", "snapshot"]).is_err(), "--verify needs --verifier-key");
+        assert!(
+            parse(&["--verify", "snapshot"]).is_err(),
+            "--verify needs --verifier-key"
+        );
         assert!(parse(&["membership"]).is_err(), "needs --event or --digest");
         assert!(parse(&["membership", "--event", "a", "--digest", "b"]).is_err());
         assert!(parse(&["incremental", "--start", "1"]).is_err());
@@ -253,13 +325,22 @@ mod tests {
     #[tokio::test]
     async fn a_bad_verifier_key_is_an_error_not_a_verdict() {
         let a = parse(&["--verify", "--verifier-key", "nonsense", "snapshot"]).unwrap();
-        assert!(matches!(execute(&a).await, Err(Failure::Error(m)) if m.contains("--verifier-key")));
+        assert!(
+            matches!(execute(&a).await, Err(Failure::Error(m)) if m.contains("--verifier-key"))
+        );
     }
 
     #[tokio::test]
     async fn an_unreachable_node_is_an_error() {
         // Port 9 (discard) on loopback is closed on any sane test machine.
-        let a = parse(&["--endpoint", "http://127.0.0.1:9", "--timeout", "1", "snapshot"]).unwrap();
+        let a = parse(&[
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "1",
+            "snapshot",
+        ])
+        .unwrap();
         let started = std::time::Instant::now();
         assert!(matches!(execute(&a).await, Err(Failure::Error(_))));
         assert!(started.elapsed() < Duration::from_secs(20));

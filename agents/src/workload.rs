@@ -57,10 +57,20 @@ pub struct Args {
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
     /// The node's HTTP API (repeat or separate with commas to name several nodes).
-    #[arg(long, env = "QED_ENDPOINT", value_delimiter = ',', default_value = "http://127.0.0.1:8800")]
+    #[arg(
+        long,
+        env = "QED_ENDPOINT",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:8800"
+    )]
     pub endpoint: Vec<String>,
     /// The shared secret (`qed start -k`), sent as `Api-Key` on writes.
-    #[arg(short = 'k', long = "apikey", visible_alias = "api-key", env = "QED_API_KEY")]
+    #[arg(
+        short = 'k',
+        long = "apikey",
+        visible_alias = "api-key",
+        env = "QED_API_KEY"
+    )]
     pub api_key: Option<String>,
     /// Write the report as JSON to this file.
     #[arg(short = 'o', long)]
@@ -187,7 +197,11 @@ pub async fn run(args: Args) -> ExitCode {
     match execute(&args).await {
         Ok(report) => {
             print_summary(&report);
-            if report.errors > 0 || report.verify_failures > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+            if report.errors > 0 || report.verify_failures > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -209,10 +223,20 @@ pub async fn execute(args: &Args) -> Result<Report, WorkloadError> {
     )?;
     let preloaded = preload(&client, &plan, args).await?;
     let before = log_size(&client).await;
-    let shared = Arc::new(Shared::new(plan, preloaded, before.unwrap_or(0), progress_bar(args)));
+    let shared = Arc::new(Shared::new(
+        plan,
+        preloaded,
+        before.unwrap_or(0),
+        progress_bar(args),
+    ));
     let started = Instant::now();
-    let ticker = shared.plan.deadline.map(|_| tokio::spawn(tick(shared.clone(), started)));
-    let workers: Vec<_> = (0..args.concurrency).map(|i| tokio::spawn(worker(client.clone(), shared.clone(), i as u64))).collect();
+    let ticker = shared
+        .plan
+        .deadline
+        .map(|_| tokio::spawn(tick(shared.clone(), started)));
+    let workers: Vec<_> = (0..args.concurrency)
+        .map(|i| tokio::spawn(worker(client.clone(), shared.clone(), i as u64)))
+        .collect();
     let mut histogram = new_histogram();
     for w in workers {
         // A worker that panicked only loses its own figures; the others still count.
@@ -229,7 +253,10 @@ pub async fn execute(args: &Args) -> Result<Report, WorkloadError> {
     let report = shared.report(args, &histogram, elapsed, before, after);
     if let Some(path) = &args.output {
         let text = serde_json::to_string_pretty(&report).unwrap_or_default();
-        std::fs::write(path, text + "\n").map_err(|source| WorkloadError::Output { path: path.clone(), source })?;
+        std::fs::write(path, text + "\n").map_err(|source| WorkloadError::Output {
+            path: path.clone(),
+            source,
+        })?;
     }
     Ok(report)
 }
@@ -251,20 +278,36 @@ struct Plan {
 impl Plan {
     fn new(args: &Args) -> Result<Plan, WorkloadError> {
         if args.concurrency == 0 {
-            return Err(WorkloadError::Args("--concurrency must be at least 1".into()));
+            return Err(WorkloadError::Args(
+                "--concurrency must be at least 1".into(),
+            ));
         }
         if args.bulk_size == 0 || args.bulk_size > 10_000 {
-            return Err(WorkloadError::Args("--bulk-size must be 1 to 10,000".into()));
+            return Err(WorkloadError::Args(
+                "--bulk-size must be 1 to 10,000".into(),
+            ));
         }
         if matches!(args.kind, Kind::Membership | Kind::Incremental) && args.preload == 0 {
-            return Err(WorkloadError::Args("membership and incremental need --preload of at least 1".into()));
+            return Err(WorkloadError::Args(
+                "membership and incremental need --preload of at least 1".into(),
+            ));
         }
         let key = match (&args.verify, &args.verifier_key) {
-            (true, Some(k)) => Some(k.trim().parse::<VerifierKey>().map_err(|e| WorkloadError::Args(format!("--verifier-key: {e}")))?),
-            (true, None) => return Err(WorkloadError::Args("--verify needs --verifier-key".into())),
+            (true, Some(k)) => Some(
+                k.trim()
+                    .parse::<VerifierKey>()
+                    .map_err(|e| WorkloadError::Args(format!("--verifier-key: {e}")))?,
+            ),
+            (true, None) => {
+                return Err(WorkloadError::Args("--verify needs --verifier-key".into()));
+            }
             (false, _) => None,
         };
-        let per_request = if args.kind == Kind::Bulk { args.bulk_size as u64 } else { 1 };
+        let per_request = if args.kind == Kind::Bulk {
+            args.bulk_size as u64
+        } else {
+            1
+        };
         let count = match (args.count, args.duration) {
             (Some(c), _) => Some(c),
             (None, Some(_)) => None,
@@ -348,7 +391,11 @@ impl Shared {
 
     fn record_error(&self, e: &ClientError) {
         let verify = e.is_verification_failure();
-        let counter = if verify { &self.verify_failures } else { &self.errors };
+        let counter = if verify {
+            &self.verify_failures
+        } else {
+            &self.errors
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut first) = self.first_errors.lock()
             && first.len() < 5
@@ -366,7 +413,14 @@ impl Shared {
         }
     }
 
-    fn report(&self, args: &Args, h: &Histogram<u64>, elapsed: Duration, before: Option<u64>, after: Option<u64>) -> Report {
+    fn report(
+        &self,
+        args: &Args,
+        h: &Histogram<u64>,
+        elapsed: Duration,
+        before: Option<u64>,
+        after: Option<u64>,
+    ) -> Report {
         let secs = elapsed.as_secs_f64().max(1e-9);
         let requests = self.requests.load(Ordering::Relaxed);
         let events = self.events.load(Ordering::Relaxed);
@@ -400,7 +454,11 @@ impl Shared {
             latency_ms: latency,
             log_size_before: before,
             log_size_after: after,
-            first_errors: self.first_errors.lock().map(|v| v.clone()).unwrap_or_default(),
+            first_errors: self
+                .first_errors
+                .lock()
+                .map(|v| v.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -424,23 +482,39 @@ async fn worker(client: Client, shared: Arc<Shared>, seed: u64) -> Histogram<u64
 
 /// Sends one request of the run's kind for indexes `first..first + n`; answers
 /// `(events done, duplicates)`.
-async fn one_request(client: &Client, shared: &Shared, first: u64, n: u64, rng: &mut SplitMix) -> Result<(u64, u64), ClientError> {
+async fn one_request(
+    client: &Client,
+    shared: &Shared,
+    first: u64,
+    n: u64,
+    rng: &mut SplitMix,
+) -> Result<(u64, u64), ClientError> {
     let plan = &shared.plan;
     let key = plan.key.as_ref();
     match plan.kind {
         Kind::Add => {
             let event = plan.event("", first);
             let digest = qed_core::hash::digest(&event);
-            let receipt = if plan.digests { client.add_digest(&digest).await? } else { client.add(&event).await? };
+            let receipt = if plan.digests {
+                client.add_digest(&digest).await?
+            } else {
+                client.add(&event).await?
+            };
             if let Some(key) = key {
                 verify::receipt(&receipt, key, &digest)?;
             }
             Ok((1, u64::from(receipt.duplicate)))
         }
         Kind::Bulk => {
-            let events: Vec<Vec<u8>> = (first..first.saturating_add(n)).map(|i| plan.event("", i)).collect();
+            let events: Vec<Vec<u8>> = (first..first.saturating_add(n))
+                .map(|i| plan.event("", i))
+                .collect();
             let digests: Vec<Hash> = events.iter().map(|e| qed_core::hash::digest(e)).collect();
-            let answer = if plan.digests { client.add_bulk_digests(&digests).await? } else { client.add_bulk(&events).await? };
+            let answer = if plan.digests {
+                client.add_bulk_digests(&digests).await?
+            } else {
+                client.add_bulk(&events).await?
+            };
             if let Some(key) = key {
                 verify::bulk(&answer, key, &digests)?;
             }
@@ -450,7 +524,11 @@ async fn one_request(client: &Client, shared: &Shared, first: u64, n: u64, rng: 
         Kind::Membership => {
             let event = plan.event("pre-", rng.below(shared.preloaded));
             let digest = qed_core::hash::digest(&event);
-            let subject = if plan.digests { Subject::Digest(digest) } else { Subject::Event(&event) };
+            let subject = if plan.digests {
+                Subject::Digest(digest)
+            } else {
+                Subject::Event(&event)
+            };
             let answer = client.membership(subject, None).await?;
             if let Some(key) = key {
                 verify::membership(&answer, None, key, &digest)?;
@@ -494,7 +572,9 @@ async fn tick(shared: Arc<Shared>, started: Instant) {
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         shared.bar.set_position(started.elapsed().as_secs());
-        shared.bar.set_message(format!("{} done", shared.events.load(Ordering::Relaxed)));
+        shared
+            .bar
+            .set_message(format!("{} done", shared.events.load(Ordering::Relaxed)));
     }
 }
 
@@ -511,7 +591,8 @@ fn progress_bar(args: &Args) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(0);
-    let template = "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta}) {msg}";
+    let template =
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta}) {msg}";
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
@@ -528,7 +609,15 @@ fn new_histogram() -> Histogram<u64> {
 pub fn print_summary(r: &Report) {
     println!(
         "{:?}: {} requests ({} events, {} duplicates) in {:.2} s: {:.0} requests/s, {:.0} events/s; {} errors, {} verification failures",
-        r.kind, r.requests, r.events, r.duplicates, r.duration_secs, r.requests_per_sec, r.events_per_sec, r.errors, r.verify_failures
+        r.kind,
+        r.requests,
+        r.events,
+        r.duplicates,
+        r.duration_secs,
+        r.requests_per_sec,
+        r.events_per_sec,
+        r.errors,
+        r.verify_failures
     );
     let l = &r.latency_ms;
     println!(
@@ -546,9 +635,13 @@ pub fn print_summary(r: &Report) {
 /// Parses `30s`, `2m`, `1h`, `500ms` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
-    let value: f64 = number.parse().map_err(|_| format!("{s:?} is not a duration like 30s, 2m or 500ms"))?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30s, 2m or 500ms"))?;
     let seconds = match unit {
         "" | "s" => value,
         "ms" => value / 1000.0,
@@ -561,7 +654,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// A run id unique enough for a run: hashed clock and process id, 12 hex characters.
 fn random_run_id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let seed = format!("{nanos}-{}", std::process::id());
     qed_core::hash::to_hex(&qed_core::hash::digest(seed.as_bytes()))[..12].to_string()
 }
@@ -626,8 +722,19 @@ mod tests {
 
     #[test]
     fn plans_refuse_impossible_runs() {
-        for argv in [&["-c", "0"][..], &["--bulk-size", "0"], &["--bulk-size", "10001"], &["--kind", "membership", "--preload", "0"]] {
-            assert!(matches!(Plan::new(&parse(argv).unwrap()), Err(WorkloadError::Args(_))), "{argv:?}");
+        for argv in [
+            &["-c", "0"][..],
+            &["--bulk-size", "0"],
+            &["--bulk-size", "10001"],
+            &["--kind", "membership", "--preload", "0"],
+        ] {
+            assert!(
+                matches!(
+                    Plan::new(&parse(argv).unwrap()),
+                    Err(WorkloadError::Args(_))
+                ),
+                "{argv:?}"
+            );
         }
         let a = parse(&["--verify", "--verifier-key", "junk"]).unwrap();
         assert!(matches!(Plan::new(&a), Err(WorkloadError::Args(m)) if m.contains("verifier-key")));

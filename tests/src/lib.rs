@@ -52,10 +52,19 @@ pub fn qed_bin() -> &'static Path {
 
 fn build_qed() -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("no workspace directory")?;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace directory")?;
     let mut cmd = std::process::Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "-p", "qed-server", "--bin", "qed", "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "-p",
+            "qed-server",
+            "--bin",
+            "qed",
+            "--message-format=json-render-diagnostics",
+        ])
         .stderr(Stdio::inherit());
     if !cfg!(debug_assertions) {
         cmd.arg("--release");
@@ -111,23 +120,37 @@ pub struct SignerKey {
 impl SignerKey {
     /// The parsed verifier key.
     pub fn key(&self) -> VerifierKey {
-        self.verifier_key.parse().unwrap_or_else(|e| panic!("bad verifier key {:?}: {e}", self.verifier_key))
+        self.verifier_key
+            .parse()
+            .unwrap_or_else(|e| panic!("bad verifier key {:?}: {e}", self.verifier_key))
     }
 }
 
 /// Runs `qed generate signerkeys --path DIR` and finds the verifier key in what it prints.
 pub async fn generate_key(dir: &Path) -> SignerKey {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     let dir_str = dir.to_str().expect("temporary paths are UTF-8");
-    let out = run_qed(&["generate", "signerkeys", "--path", dir_str], Duration::from_secs(30)).await;
+    let out = run_qed(
+        &["generate", "signerkeys", "--path", dir_str],
+        Duration::from_secs(30),
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "qed generate signerkeys failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "qed generate signerkeys failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let verifier_key = stdout
         .split_whitespace()
         .map(|w| w.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | ',' | ';')))
         .find(|w| w.parse::<VerifierKey>().is_ok())
         .unwrap_or_else(|| panic!("no verifier key string in: {stdout}"))
         .to_string();
-    SignerKey { path: dir.join("qed_ed25519"), verifier_key }
+    SignerKey {
+        path: dir.join("qed_ed25519"),
+        verifier_key,
+    }
 }
 
 /// One `qed start` process and everything needed to start it again with the same flags.
@@ -147,7 +170,10 @@ pub struct Node {
 impl Node {
     /// Starts a fresh single-node cluster in a new temporary directory and waits until it leads.
     pub async fn start() -> Node {
-        let dir = tempfile::Builder::new().prefix("qed-e2e-").tempdir().expect("a temporary directory");
+        let dir = tempfile::Builder::new()
+            .prefix("qed-e2e-")
+            .tempdir()
+            .expect("a temporary directory");
         let signer = generate_key(&dir.path().join("keys")).await;
         let api_key = format!("e2e-secret-{}", free_port());
         let http_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
@@ -176,7 +202,15 @@ impl Node {
             "-l".into(),
             "info".into(),
         ];
-        let mut node = Node { dir: Some(dir), api_key, signer, http_addr, args, child: None, starts: 0 };
+        let mut node = Node {
+            dir: Some(dir),
+            api_key,
+            signer,
+            http_addr,
+            args,
+            child: None,
+            starts: 0,
+        };
         node.spawn();
         node.wait_ready(Duration::from_secs(60)).await;
         node
@@ -204,7 +238,10 @@ impl Node {
 
     /// A client with the node's secret and the given options.
     pub fn client_with(&self, opts: ClientOptions) -> Client {
-        let opts = ClientOptions { api_key: Some(self.api_key.clone()), ..opts };
+        let opts = ClientOptions {
+            api_key: Some(self.api_key.clone()),
+            ..opts
+        };
         Client::new(&[self.url()], opts).expect("a valid endpoint")
     }
 
@@ -218,7 +255,11 @@ impl Node {
         assert!(self.child.is_none(), "the node is already running");
         self.starts += 1;
         let log_path = self.dir().join("node.log");
-        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("the node log");
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .expect("the node log");
         use std::io::Write;
         let _ = writeln!(log, "===== start #{} =====", self.starts);
         let err = log.try_clone().expect("the node log");
@@ -247,14 +288,22 @@ impl Node {
             if let Some(child) = self.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
-                panic!("the node exited during start-up ({status}):\n{}", self.log_tail(60));
+                panic!(
+                    "the node exited during start-up ({status}):\n{}",
+                    self.log_tail(60)
+                );
             }
             if let Ok(info) = probe.info().await
-                && (info.role.eq_ignore_ascii_case("leader") || info.leader_id == Some(info.node_id))
+                && (info.role.eq_ignore_ascii_case("leader")
+                    || info.leader_id == Some(info.node_id))
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "the node was not ready after {timeout:?}:\n{}", self.log_tail(60));
+            assert!(
+                Instant::now() < deadline,
+                "the node was not ready after {timeout:?}:\n{}",
+                self.log_tail(60)
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -263,12 +312,20 @@ impl Node {
     pub async fn stop(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("the node is running");
         let pid = child.id().expect("a running child has a pid");
-        let sent = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "cannot send SIGTERM to {pid}");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "cannot send SIGTERM to {pid}"
+        );
         match tokio::time::timeout(timeout, child.wait()).await {
             Ok(Ok(status)) => status,
             Ok(Err(e)) => panic!("cannot wait for the node: {e}"),
-            Err(_) => panic!("the node did not stop within {timeout:?} of SIGTERM:\n{}", self.log_tail(40)),
+            Err(_) => panic!(
+                "the node did not stop within {timeout:?} of SIGTERM:\n{}",
+                self.log_tail(40)
+            ),
         }
     }
 
@@ -299,7 +356,11 @@ impl Drop for Node {
             let _ = child.start_kill();
         }
         if std::thread::panicking() {
-            eprintln!("----- last lines of the node log ({}) -----\n{}", self.dir().display(), self.log_tail(40));
+            eprintln!(
+                "----- last lines of the node log ({}) -----\n{}",
+                self.dir().display(),
+                self.log_tail(40)
+            );
         }
         if std::env::var_os("QED_TEST_KEEP").is_some()
             && let Some(dir) = self.dir.take()
@@ -316,9 +377,15 @@ pub struct Rng(u64);
 impl Rng {
     /// Seeded from `QED_TEST_SEED`, or else the clock; prints the seed.
     pub fn from_env(test: &str) -> Rng {
-        let seed = std::env::var("QED_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
-        });
+        let seed = std::env::var("QED_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
         eprintln!("{test}: QED_TEST_SEED={seed}");
         Rng(seed)
     }
@@ -334,6 +401,10 @@ impl Rng {
 
     /// A value in `lo..hi` (`lo` when the range is empty).
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        if hi <= lo { lo } else { lo + self.next_u64() % (hi - lo) }
+        if hi <= lo {
+            lo
+        } else {
+            lo + self.next_u64() % (hi - lo)
+        }
     }
 }

@@ -77,7 +77,9 @@ impl ClientError {
             ClientError::Transport { .. } => true,
             ClientError::Http { status, .. } => matches!(
                 StatusCode::from_u16(*status),
-                Ok(StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT)
+                Ok(StatusCode::BAD_GATEWAY
+                    | StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::GATEWAY_TIMEOUT)
             ),
             _ => false,
         }

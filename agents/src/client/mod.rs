@@ -135,8 +135,14 @@ impl Client {
     /// A client over the given endpoints (`http://host:port`, `host:port` or `:port`, which means
     /// 127.0.0.1). The first one is used first.
     pub fn new<S: AsRef<str>>(endpoints: &[S], opts: ClientOptions) -> Result<Client, ClientError> {
-        let endpoints = endpoints.iter().map(|e| parse_endpoint(e.as_ref())).collect::<Result<Vec<_>, _>>()?;
-        let first = endpoints.first().cloned().ok_or_else(|| ClientError::Request("no endpoint given".into()))?;
+        let endpoints = endpoints
+            .iter()
+            .map(|e| parse_endpoint(e.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let first = endpoints
+            .first()
+            .cloned()
+            .ok_or_else(|| ClientError::Request("no endpoint given".into()))?;
         let http = reqwest::Client::builder()
             // Redirects are followed by hand: only for writes, keeping the secret, and moving the
             // current endpoint to the leader.
@@ -146,7 +152,14 @@ impl Client {
             .tcp_nodelay(true)
             .build()
             .map_err(|e| ClientError::Request(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Client { inner: Arc::new(Inner { http, endpoints, current: Mutex::new(first), opts }) })
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                endpoints,
+                current: Mutex::new(first),
+                opts,
+            }),
+        })
     }
 
     /// The endpoint requests currently go to (the leader, once a redirect or look-up found it).
@@ -156,46 +169,90 @@ impl Client {
 
     /// `POST /events` with the event bytes: the receipt of the event.
     pub async fn add(&self, event: &[u8]) -> Result<Receipt, ClientError> {
-        let body = AddEvent { event: Some(B64.encode(event)), digest: None };
+        let body = AddEvent {
+            event: Some(B64.encode(event)),
+            digest: None,
+        };
         self.post(Kind::Write, "/events", &body).await
     }
 
     /// `POST /events` with the event's digest only: the receipt of the digest.
     pub async fn add_digest(&self, digest: &Hash) -> Result<Receipt, ClientError> {
-        let body = AddEvent { event: None, digest: Some(qed_core::hash::to_hex(digest)) };
+        let body = AddEvent {
+            event: None,
+            digest: Some(qed_core::hash::to_hex(digest)),
+        };
         self.post(Kind::Write, "/events", &body).await
     }
 
     /// `POST /events/bulk` with up to 10,000 events.
     pub async fn add_bulk<E: AsRef<[u8]>>(&self, events: &[E]) -> Result<BulkAnswer, ClientError> {
         let events = events.iter().map(|e| B64.encode(e.as_ref())).collect();
-        self.post(Kind::Write, "/events/bulk", &AddBulk { events: Some(events), digests: None }).await
+        self.post(
+            Kind::Write,
+            "/events/bulk",
+            &AddBulk {
+                events: Some(events),
+                digests: None,
+            },
+        )
+        .await
     }
 
     /// `POST /events/bulk` with up to 10,000 digests.
     pub async fn add_bulk_digests(&self, digests: &[Hash]) -> Result<BulkAnswer, ClientError> {
         let digests = digests.iter().map(qed_core::hash::to_hex).collect();
-        self.post(Kind::Write, "/events/bulk", &AddBulk { events: None, digests: Some(digests) }).await
+        self.post(
+            Kind::Write,
+            "/events/bulk",
+            &AddBulk {
+                events: None,
+                digests: Some(digests),
+            },
+        )
+        .await
     }
 
     /// `POST /proofs/membership` (event) or `/proofs/digest-membership` (digest), as of
     /// `version` (`None`: the latest).
-    pub async fn membership(&self, subject: Subject<'_>, version: Option<u64>) -> Result<MembershipAnswer, ClientError> {
+    pub async fn membership(
+        &self,
+        subject: Subject<'_>,
+        version: Option<u64>,
+    ) -> Result<MembershipAnswer, ClientError> {
         match subject {
             Subject::Event(e) => {
-                let body = Membership { event: Some(B64.encode(e)), digest: None, version };
+                let body = Membership {
+                    event: Some(B64.encode(e)),
+                    digest: None,
+                    version,
+                };
                 self.post(Kind::Read, "/proofs/membership", &body).await
             }
             Subject::Digest(d) => {
-                let body = Membership { event: None, digest: Some(qed_core::hash::to_hex(&d)), version };
-                self.post(Kind::Read, "/proofs/digest-membership", &body).await
+                let body = Membership {
+                    event: None,
+                    digest: Some(qed_core::hash::to_hex(&d)),
+                    version,
+                };
+                self.post(Kind::Read, "/proofs/digest-membership", &body)
+                    .await
             }
         }
     }
 
     /// `POST /proofs/incremental`: the consistency proof between versions `start <= end`.
-    pub async fn incremental(&self, start: u64, end: u64) -> Result<IncrementalAnswer, ClientError> {
-        self.post(Kind::Read, "/proofs/incremental", &Incremental { start, end }).await
+    pub async fn incremental(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<IncrementalAnswer, ClientError> {
+        self.post(
+            Kind::Read,
+            "/proofs/incremental",
+            &Incremental { start, end },
+        )
+        .await
     }
 
     /// `GET /snapshot`: the latest signed snapshot.
@@ -210,8 +267,13 @@ impl Client {
 
     /// `GET /checkpoint`: the latest signed note as text.
     pub async fn checkpoint(&self) -> Result<String, ClientError> {
-        let (url, body) = self.call(Method::GET, "/checkpoint", None, Kind::Read).await?;
-        String::from_utf8(body.to_vec()).map_err(|e| ClientError::Decode { url, message: format!("not UTF-8: {e}") })
+        let (url, body) = self
+            .call(Method::GET, "/checkpoint", None, Kind::Read)
+            .await?;
+        String::from_utf8(body.to_vec()).map_err(|e| ClientError::Decode {
+            url,
+            message: format!("not UTF-8: {e}"),
+        })
     }
 
     /// `GET /leaves/{version}`: the digest at `version` and its inclusion proof in the latest
@@ -233,18 +295,28 @@ impl Client {
 
     /// `GET /healthcheck`: succeeds when the node answers `200`.
     pub async fn healthcheck(&self) -> Result<(), ClientError> {
-        self.call(Method::GET, "/healthcheck", None, Kind::Read).await.map(|_| ())
+        self.call(Method::GET, "/healthcheck", None, Kind::Read)
+            .await
+            .map(|_| ())
     }
 
     /// [`Client::add`], then checks the receipt against `key` and the event's own digest.
-    pub async fn add_verified(&self, event: &[u8], key: &VerifierKey) -> Result<(Receipt, ReceiptVerdict), ClientError> {
+    pub async fn add_verified(
+        &self,
+        event: &[u8],
+        key: &VerifierKey,
+    ) -> Result<(Receipt, ReceiptVerdict), ClientError> {
         let receipt = self.add(event).await?;
         let verdict = verify::receipt(&receipt, key, &qed_core::hash::digest(event))?;
         Ok((receipt, verdict))
     }
 
     /// [`Client::add_digest`], then checks the receipt against `key` and the digest.
-    pub async fn add_digest_verified(&self, digest: &Hash, key: &VerifierKey) -> Result<(Receipt, ReceiptVerdict), ClientError> {
+    pub async fn add_digest_verified(
+        &self,
+        digest: &Hash,
+        key: &VerifierKey,
+    ) -> Result<(Receipt, ReceiptVerdict), ClientError> {
         let receipt = self.add_digest(digest).await?;
         let verdict = verify::receipt(&receipt, key, digest)?;
         Ok((receipt, verdict))
@@ -281,10 +353,9 @@ impl Client {
         held: &SnapshotJson,
         key: &VerifierKey,
     ) -> Result<(MembershipAnswer, MembershipVerdict), ClientError> {
-        let version = held
-            .size
-            .checked_sub(1)
-            .ok_or_else(|| ClientError::Request("a snapshot of an empty log answers no membership question".into()))?;
+        let version = held.size.checked_sub(1).ok_or_else(|| {
+            ClientError::Request("a snapshot of an empty log answers no membership question".into())
+        })?;
         let answer = self.membership(subject, Some(version)).await?;
         let verdict = verify::membership(&answer, Some(held), key, &subject.digest())?;
         Ok((answer, verdict))
@@ -300,7 +371,10 @@ impl Client {
         key: &VerifierKey,
     ) -> Result<(IncrementalAnswer, (Checkpoint, Checkpoint)), ClientError> {
         let answer = self.incremental(start, end).await?;
-        let size = |v: u64| v.checked_add(1).ok_or_else(|| ClientError::Request(format!("version {v} is out of range")));
+        let size = |v: u64| {
+            v.checked_add(1)
+                .ok_or_else(|| ClientError::Request(format!("version {v} is out of range")))
+        };
         let old = self.snapshot_at(size(start)?).await?;
         let new = self.snapshot_at(size(end)?).await?;
         let verdict = verify::incremental(&answer, &old, &new, key)?;
@@ -308,7 +382,10 @@ impl Client {
     }
 
     /// [`Client::snapshot`], then checks its signature against `key`.
-    pub async fn snapshot_verified(&self, key: &VerifierKey) -> Result<(SnapshotJson, Checkpoint), ClientError> {
+    pub async fn snapshot_verified(
+        &self,
+        key: &VerifierKey,
+    ) -> Result<(SnapshotJson, Checkpoint), ClientError> {
         let snapshot = self.snapshot().await?;
         let checkpoint = verify::snapshot(&snapshot, key)?;
         Ok((snapshot, checkpoint))
@@ -330,9 +407,17 @@ impl Client {
         }
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, kind: Kind, path: &str, body: &B) -> Result<T, ClientError> {
-        let body = serde_json::to_vec(body).map_err(|e| ClientError::Request(format!("cannot encode the request: {e}")))?;
-        let (url, answer) = self.call(Method::POST, path, Some(Bytes::from(body)), kind).await?;
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        kind: Kind,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| ClientError::Request(format!("cannot encode the request: {e}")))?;
+        let (url, answer) = self
+            .call(Method::POST, path, Some(Bytes::from(body)), kind)
+            .await?;
         decode(&url, &answer)
     }
 
@@ -342,13 +427,22 @@ impl Client {
     }
 
     /// One request with retries: after a retryable failure, wait, look the leader up, try again.
-    async fn call(&self, method: Method, path: &str, body: Option<Bytes>, kind: Kind) -> Result<(String, Bytes), ClientError> {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        kind: Kind,
+    ) -> Result<(String, Bytes), ClientError> {
         let opts = &self.inner.opts;
         let mut backoff = opts.retry_backoff;
         let mut retries = 0;
         loop {
             let base = self.current();
-            match self.call_once(&base, method.clone(), path, body.clone(), kind).await {
+            match self
+                .call_once(&base, method.clone(), path, body.clone(), kind)
+                .await
+            {
                 Ok(ok) => return Ok(ok),
                 Err(e) if e.is_retryable() && retries < opts.max_retries => {
                     retries += 1;
@@ -383,9 +477,15 @@ impl Client {
             if let Some(b) = &body {
                 req = req.header(CONTENT_TYPE, "application/json").body(b.clone());
             }
-            let resp = req.send().await.map_err(|source| ClientError::Transport { url: url.to_string(), source })?;
+            let resp = req.send().await.map_err(|source| ClientError::Transport {
+                url: url.to_string(),
+                source,
+            })?;
             let status = resp.status();
-            if matches!(status, StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT) {
+            if matches!(
+                status,
+                StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
+            ) {
                 hops += 1;
                 url = self.redirect_target(&url, &resp, path, hops)?;
                 continue;
@@ -400,17 +500,31 @@ impl Client {
 
     /// The URL a `307`/`308` points at; the node it names becomes the current endpoint (it is
     /// the leader, as far as the redirecting node knows).
-    fn redirect_target(&self, url: &Url, resp: &reqwest::Response, path: &str, hops: usize) -> Result<Url, ClientError> {
-        let bad = |message: String| ClientError::Redirect { url: url.to_string(), message };
+    fn redirect_target(
+        &self,
+        url: &Url,
+        resp: &reqwest::Response,
+        path: &str,
+        hops: usize,
+    ) -> Result<Url, ClientError> {
+        let bad = |message: String| ClientError::Redirect {
+            url: url.to_string(),
+            message,
+        };
         if hops > self.inner.opts.max_redirects {
-            return Err(bad(format!("more than {} redirects", self.inner.opts.max_redirects)));
+            return Err(bad(format!(
+                "more than {} redirects",
+                self.inner.opts.max_redirects
+            )));
         }
         let location = resp
             .headers()
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| bad("a redirect without a Location header".into()))?;
-        let next = url.join(location).map_err(|e| bad(format!("bad Location {location:?}: {e}")))?;
+        let next = url
+            .join(location)
+            .map_err(|e| bad(format!("bad Location {location:?}: {e}")))?;
         if !matches!(next.scheme(), "http" | "https") {
             return Err(bad(format!("Location {location:?} is not an http(s) URL")));
         }
@@ -423,16 +537,19 @@ impl Client {
     /// current; when nobody names one, move to the next endpoint after `failed`.
     async fn fail_over(&self, failed: &Url) {
         for endpoint in &self.inner.endpoints {
-            if let Some(leader) = self.ask_leader(endpoint).await {
-                if &leader != failed || self.inner.endpoints.len() == 1 {
-                    tracing::debug!(leader = %leader, "leader found");
-                    self.set_current(leader);
-                    return;
-                }
+            if let Some(leader) = self.ask_leader(endpoint).await
+                && (&leader != failed || self.inner.endpoints.len() == 1)
+            {
+                tracing::debug!(leader = %leader, "leader found");
+                self.set_current(leader);
+                return;
             }
         }
         let eps = &self.inner.endpoints;
-        let next = eps.iter().position(|e| e == failed).map_or(0, |i| (i + 1) % eps.len());
+        let next = eps
+            .iter()
+            .position(|e| e == failed)
+            .map_or(0, |i| (i + 1) % eps.len());
         if let Some(e) = eps.get(next) {
             self.set_current(e.clone());
         }
@@ -441,7 +558,14 @@ impl Client {
     /// The leader's HTTP URL as `endpoint` knows it, if it answers at all.
     async fn ask_leader(&self, endpoint: &Url) -> Option<Url> {
         let url = join(endpoint, "/info/shards").ok()?;
-        let resp = self.inner.http.get(url.clone()).timeout(self.inner.opts.connect_timeout).send().await.ok()?;
+        let resp = self
+            .inner
+            .http
+            .get(url.clone())
+            .timeout(self.inner.opts.connect_timeout)
+            .send()
+            .await
+            .ok()?;
         if !resp.status().is_success() {
             return None;
         }
@@ -454,9 +578,19 @@ impl Client {
 /// Reads an answer body, refusing more than [`MAX_ANSWER_BYTES`].
 async fn read_body(url: &Url, mut resp: reqwest::Response) -> Result<Bytes, ClientError> {
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|source| ClientError::Transport { url: url.to_string(), source })? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|source| ClientError::Transport {
+            url: url.to_string(),
+            source,
+        })?
+    {
         if out.len().saturating_add(chunk.len()) > MAX_ANSWER_BYTES {
-            return Err(ClientError::Decode { url: url.to_string(), message: format!("answer over {MAX_ANSWER_BYTES} bytes") });
+            return Err(ClientError::Decode {
+                url: url.to_string(),
+                message: format!("answer over {MAX_ANSWER_BYTES} bytes"),
+            });
         }
         out.extend_from_slice(&chunk);
     }
@@ -464,7 +598,10 @@ async fn read_body(url: &Url, mut resp: reqwest::Response) -> Result<Bytes, Clie
 }
 
 fn decode<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, ClientError> {
-    serde_json::from_slice(body).map_err(|e| ClientError::Decode { url: url.to_string(), message: e.to_string() })
+    serde_json::from_slice(body).map_err(|e| ClientError::Decode {
+        url: url.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// The error of a non-2xx answer, with the server's `{"error": ...}` message when it sent one.
@@ -475,21 +612,39 @@ fn http_error(status: StatusCode, url: &Url, body: &[u8]) -> ClientError {
             let text = String::from_utf8_lossy(body);
             let text = text.trim();
             if text.is_empty() {
-                status.canonical_reason().unwrap_or("no explanation").to_string()
+                status
+                    .canonical_reason()
+                    .unwrap_or("no explanation")
+                    .to_string()
             } else {
                 text.chars().take(500).collect()
             }
         }
     };
-    ClientError::Http { status: status.as_u16(), url: url.to_string(), message }
+    ClientError::Http {
+        status: status.as_u16(),
+        url: url.to_string(),
+        message,
+    }
 }
 
 /// Parses an endpoint: `http(s)://host:port[/prefix]`, `host:port`, or `:port` (loopback).
 pub fn parse_endpoint(endpoint: &str) -> Result<Url, ClientError> {
-    let bad = |message: &str| ClientError::Endpoint { endpoint: endpoint.to_string(), message: message.to_string() };
+    let bad = |message: &str| ClientError::Endpoint {
+        endpoint: endpoint.to_string(),
+        message: message.to_string(),
+    };
     let trimmed = endpoint.trim();
-    let with_host = if trimmed.starts_with(':') { format!("127.0.0.1{trimmed}") } else { trimmed.to_string() };
-    let full = if with_host.contains("://") { with_host } else { format!("http://{with_host}") };
+    let with_host = if trimmed.starts_with(':') {
+        format!("127.0.0.1{trimmed}")
+    } else {
+        trimmed.to_string()
+    };
+    let full = if with_host.contains("://") {
+        with_host
+    } else {
+        format!("http://{with_host}")
+    };
     let url = Url::parse(&full).map_err(|e| bad(&e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("only http:// and https:// endpoints are supported"));
@@ -506,7 +661,10 @@ pub fn parse_endpoint(endpoint: &str) -> Result<Url, ClientError> {
 /// `base` (with any path prefix) followed by the API path.
 fn join(base: &Url, path: &str) -> Result<Url, ClientError> {
     let full = format!("{}{}", base.as_str().trim_end_matches('/'), path);
-    Url::parse(&full).map_err(|e| ClientError::Endpoint { endpoint: base.to_string(), message: e.to_string() })
+    Url::parse(&full).map_err(|e| ClientError::Endpoint {
+        endpoint: base.to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// The endpoint a redirected request now goes to: its URL minus the API path (or its origin).
@@ -523,7 +681,11 @@ fn base_of(url: &Url, path: &str) -> Url {
 /// `0.0.0.0`, `[::]`) is replaced by the host of the endpoint that announced it.
 fn member_url(announced: &str, via: &Url) -> Option<Url> {
     let trimmed = announced.trim();
-    let with_host = if trimmed.starts_with(':') { format!("{}{trimmed}", via.host_str()?) } else { trimmed.to_string() };
+    let with_host = if trimmed.starts_with(':') {
+        format!("{}{trimmed}", via.host_str()?)
+    } else {
+        trimmed.to_string()
+    };
     let mut url = parse_endpoint(&with_host).ok()?;
     if matches!(url.host_str(), Some("0.0.0.0" | "[::]" | "::")) {
         url.set_host(via.host_str()).ok()?;
@@ -537,21 +699,48 @@ mod tests {
 
     #[test]
     fn endpoints_are_normalised() {
-        assert_eq!(parse_endpoint(":8800").unwrap().as_str(), "http://127.0.0.1:8800/");
-        assert_eq!(parse_endpoint("localhost:1").unwrap().as_str(), "http://localhost:1/");
-        assert_eq!(parse_endpoint("https://h:2/api/").unwrap().as_str(), "https://h:2/api/");
-        assert!(matches!(parse_endpoint("ftp://h"), Err(ClientError::Endpoint { .. })));
-        assert!(matches!(parse_endpoint("http://h:1/?q=1"), Err(ClientError::Endpoint { .. })));
-        assert!(matches!(parse_endpoint("http://"), Err(ClientError::Endpoint { .. })));
-        assert!(matches!(parse_endpoint(""), Err(ClientError::Endpoint { .. })));
+        assert_eq!(
+            parse_endpoint(":8800").unwrap().as_str(),
+            "http://127.0.0.1:8800/"
+        );
+        assert_eq!(
+            parse_endpoint("localhost:1").unwrap().as_str(),
+            "http://localhost:1/"
+        );
+        assert_eq!(
+            parse_endpoint("https://h:2/api/").unwrap().as_str(),
+            "https://h:2/api/"
+        );
+        assert!(matches!(
+            parse_endpoint("ftp://h"),
+            Err(ClientError::Endpoint { .. })
+        ));
+        assert!(matches!(
+            parse_endpoint("http://h:1/?q=1"),
+            Err(ClientError::Endpoint { .. })
+        ));
+        assert!(matches!(
+            parse_endpoint("http://"),
+            Err(ClientError::Endpoint { .. })
+        ));
+        assert!(matches!(
+            parse_endpoint(""),
+            Err(ClientError::Endpoint { .. })
+        ));
     }
 
     #[test]
     fn paths_join_under_a_prefix() {
         let base = parse_endpoint("http://h:1/api/").unwrap();
-        assert_eq!(join(&base, "/events").unwrap().as_str(), "http://h:1/api/events");
+        assert_eq!(
+            join(&base, "/events").unwrap().as_str(),
+            "http://h:1/api/events"
+        );
         let root = parse_endpoint("h:1").unwrap();
-        assert_eq!(join(&root, "/snapshot/3").unwrap().as_str(), "http://h:1/snapshot/3");
+        assert_eq!(
+            join(&root, "/snapshot/3").unwrap().as_str(),
+            "http://h:1/snapshot/3"
+        );
     }
 
     #[test]
@@ -565,16 +754,29 @@ mod tests {
     #[test]
     fn member_urls_get_a_reachable_host() {
         let via = parse_endpoint("http://10.1.2.3:8800").unwrap();
-        assert_eq!(member_url(":8801", &via).unwrap().as_str(), "http://10.1.2.3:8801/");
-        assert_eq!(member_url("0.0.0.0:8802", &via).unwrap().as_str(), "http://10.1.2.3:8802/");
-        assert_eq!(member_url("http://n2:8803", &via).unwrap().as_str(), "http://n2:8803/");
+        assert_eq!(
+            member_url(":8801", &via).unwrap().as_str(),
+            "http://10.1.2.3:8801/"
+        );
+        assert_eq!(
+            member_url("0.0.0.0:8802", &via).unwrap().as_str(),
+            "http://10.1.2.3:8802/"
+        );
+        assert_eq!(
+            member_url("http://n2:8803", &via).unwrap().as_str(),
+            "http://n2:8803/"
+        );
         assert!(member_url("ftp://x", &via).is_none());
     }
 
     #[test]
     fn errors_say_whether_to_retry() {
         let url = Url::parse("http://h:1/events").unwrap();
-        let e = http_error(StatusCode::SERVICE_UNAVAILABLE, &url, br#"{"error":"no leader"}"#);
+        let e = http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &url,
+            br#"{"error":"no leader"}"#,
+        );
         assert!(e.is_retryable());
         assert_eq!(e.status(), Some(503));
         assert!(e.to_string().contains("no leader"));
@@ -589,6 +791,9 @@ mod tests {
     #[test]
     fn no_endpoint_is_an_error() {
         let none: [&str; 0] = [];
-        assert!(matches!(Client::new(&none, ClientOptions::default()), Err(ClientError::Request(_))));
+        assert!(matches!(
+            Client::new(&none, ClientOptions::default()),
+            Err(ClientError::Request(_))
+        ));
     }
 }

@@ -43,7 +43,13 @@ pub(crate) struct LeafAnswer {
 
 impl From<LeafAnswer> for Receipt {
     fn from(l: LeafAnswer) -> Receipt {
-        Receipt { version: l.version, digest: l.digest, duplicate: false, snapshot: l.snapshot, proof: l.proof }
+        Receipt {
+            version: l.version,
+            digest: l.digest,
+            duplicate: false,
+            snapshot: l.snapshot,
+            proof: l.proof,
+        }
     }
 }
 
@@ -107,6 +113,9 @@ impl Shards {
     /// The leader's HTTP URL as announced, when a leader is known and listed.
     pub fn leader_http_url(&self) -> Option<&str> {
         let id = self.leader_id?;
-        self.members.iter().find(|m| m.node_id == id).map(|m| m.http_url.as_str())
+        self.members
+            .iter()
+            .find(|m| m.node_id == id)
+            .map(|m| m.http_url.as_str())
     }
 }

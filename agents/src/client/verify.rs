@@ -7,14 +7,20 @@
 use qed_core::hash::to_hex;
 use qed_core::receipt::{ReceiptVerdict, verify_receipt_for};
 use qed_core::snapshot::{Checkpoint, SnapshotJson, VerifierKey};
-use qed_core::verify::{IncrementalAnswer, MembershipAnswer, MembershipVerdict, verify_incremental, verify_membership};
+use qed_core::verify::{
+    IncrementalAnswer, MembershipAnswer, MembershipVerdict, verify_incremental, verify_membership,
+};
 use qed_core::{Hash, VerifyError};
 
 use super::types::BulkAnswer;
 
 /// Checks a receipt for the event whose digest is `digest`: signature of its snapshot, coverage,
 /// and the inclusion proof against the signed history root.
-pub fn receipt(receipt: &qed_core::receipt::Receipt, key: &VerifierKey, digest: &Hash) -> Result<ReceiptVerdict, VerifyError> {
+pub fn receipt(
+    receipt: &qed_core::receipt::Receipt,
+    key: &VerifierKey,
+    digest: &Hash,
+) -> Result<ReceiptVerdict, VerifyError> {
     verify_receipt_for(receipt, key, digest)
 }
 
@@ -26,7 +32,9 @@ pub fn snapshot(snapshot: &SnapshotJson, key: &VerifierKey) -> Result<Checkpoint
         && snapshot.history_digest == to_hex(&checkpoint.history_root)
         && snapshot.hyper_digest == to_hex(&checkpoint.hyper_root);
     if !agrees {
-        return Err(VerifyError::Mismatch("the snapshot's JSON fields differ from its signed note".to_string()));
+        return Err(VerifyError::Mismatch(
+            "the snapshot's JSON fields differ from its signed note".to_string(),
+        ));
     }
     Ok(checkpoint)
 }
@@ -37,7 +45,11 @@ pub fn snapshot(snapshot: &SnapshotJson, key: &VerifierKey) -> Result<Checkpoint
 ///
 /// A bulk answer has no inclusion proofs: this shows the node *claims* the versions under a
 /// signed snapshot, and a later membership proof against that snapshot can hold it to them.
-pub fn bulk(answer: &BulkAnswer, key: &VerifierKey, submitted: &[Hash]) -> Result<Checkpoint, VerifyError> {
+pub fn bulk(
+    answer: &BulkAnswer,
+    key: &VerifierKey,
+    submitted: &[Hash],
+) -> Result<Checkpoint, VerifyError> {
     let checkpoint = answer.snapshot.open(key)?;
     if answer.entries.len() != submitted.len() {
         return Err(VerifyError::Mismatch(format!(
@@ -49,7 +61,9 @@ pub fn bulk(answer: &BulkAnswer, key: &VerifierKey, submitted: &[Hash]) -> Resul
     let mut seen = std::collections::HashMap::with_capacity(submitted.len());
     for (i, (entry, digest)) in answer.entries.iter().zip(submitted).enumerate() {
         if &entry.digest != digest {
-            return Err(VerifyError::Mismatch(format!("entry {i} is about another digest")));
+            return Err(VerifyError::Mismatch(format!(
+                "entry {i} is about another digest"
+            )));
         }
         if entry.version >= checkpoint.size {
             return Err(VerifyError::Mismatch(format!(
@@ -60,7 +74,10 @@ pub fn bulk(answer: &BulkAnswer, key: &VerifierKey, submitted: &[Hash]) -> Resul
         if let Some(other) = seen.insert(entry.version, entry.digest)
             && other != entry.digest
         {
-            return Err(VerifyError::Mismatch(format!("version {} was given to two digests", entry.version)));
+            return Err(VerifyError::Mismatch(format!(
+                "version {} was given to two digests",
+                entry.version
+            )));
         }
     }
     Ok(checkpoint)
