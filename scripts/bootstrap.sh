@@ -10,6 +10,20 @@ BINARYEN_NPM_VERSION=132.0.0   # Debian's binaryen 108 corrupts wasm-bindgen out
 CARGO_FUZZ_VERSION=0.13.2
 
 log() { printf '[bootstrap] %s\n' "$*"; }
+# "server": only what building and running the qed binary needs (scripts/run.sh).
+# "all" (default): everything the test suite needs (scripts/test.sh).
+MODE="${1:-all}"
+
+if [ "$MODE" = server ]; then
+  need=()
+  for p in clang libclang-dev librocksdb-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  if [ ${#need[@]} -gt 0 ]; then
+    log "apt-get install ${need[*]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+  exit 0
+fi
 
 # 1. Rust targets and toolchains.
 for t in wasm32-unknown-unknown thumbv7em-none-eabihf; do
@@ -25,7 +39,7 @@ done
 if [ ${#need[@]} -gt 0 ]; then
   log "apt-get install ${need[*]}"
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}"
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 # 3. wasm-opt from npm (binaryen 132) in its own prefix; /usr/local/bin precedes /usr/bin on PATH.

@@ -149,7 +149,10 @@ pub mod hex_list {
         }
         strings
             .iter()
-            .map(|s| crate::hash::from_hex(s).ok_or_else(|| D::Error::custom("expected 64 hex characters")))
+            .map(|s| {
+                crate::hash::from_hex(s)
+                    .ok_or_else(|| D::Error::custom("expected 64 hex characters"))
+            })
             .collect()
     }
 }

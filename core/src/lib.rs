@@ -15,7 +15,8 @@
 //!   verifier-key strings.
 //! - [`receipt`] and [`verify`]: the answers of the API and the one-call verifiers that take
 //!   the trusted verifier key and return a verdict.
-//! - [`json`] (feature `serde`): the JSON objects of the API.
+//! - [`log`]: building those answers from any storage, and [`log::MemoryLog`], a log in memory.
+//! - `json` (feature `serde`): the JSON objects of the API.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -30,10 +31,10 @@ pub mod history;
 pub mod hyper;
 #[cfg(feature = "serde")]
 pub mod json;
-// receipt and verify are enabled once history, hyper and snapshot are merged.
-// pub mod receipt;
+pub mod log;
+pub mod receipt;
 pub mod snapshot;
-// pub mod verify;
+pub mod verify;
 
 pub use error::VerifyError;
 pub use hash::Hash;

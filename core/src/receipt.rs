@@ -57,14 +57,29 @@ pub fn verify_receipt(receipt: &Receipt, key: &VerifierKey) -> Result<ReceiptVer
         )));
     }
     let leaf = history::leaf_hash(&receipt.digest);
-    history::verify_inclusion(&leaf, receipt.version, checkpoint.size, &receipt.proof, &checkpoint.history_root)?;
-    Ok(ReceiptVerdict { version: receipt.version, checkpoint })
+    history::verify_inclusion(
+        &leaf,
+        receipt.version,
+        checkpoint.size,
+        &receipt.proof,
+        &checkpoint.history_root,
+    )?;
+    Ok(ReceiptVerdict {
+        version: receipt.version,
+        checkpoint,
+    })
 }
 
 /// [`verify_receipt`], and also checks that the receipt is about `digest`.
-pub fn verify_receipt_for(receipt: &Receipt, key: &VerifierKey, digest: &Hash) -> Result<ReceiptVerdict, VerifyError> {
+pub fn verify_receipt_for(
+    receipt: &Receipt,
+    key: &VerifierKey,
+    digest: &Hash,
+) -> Result<ReceiptVerdict, VerifyError> {
     if &receipt.digest != digest {
-        return Err(VerifyError::Mismatch("the receipt is for another digest".to_string()));
+        return Err(VerifyError::Mismatch(
+            "the receipt is for another digest".to_string(),
+        ));
     }
     verify_receipt(receipt, key)
 }
@@ -95,7 +110,9 @@ impl Receipt {
     /// signed note, as always.
     pub fn from_tlog_proof(text: &str, digest: Option<&Hash>) -> Result<Receipt, VerifyError> {
         let bad = |why: &str| VerifyError::Malformed(format!("tlog-proof: {why}"));
-        let (head, note) = text.split_once("\n\n").ok_or_else(|| bad("no empty line before the checkpoint"))?;
+        let (head, note) = text
+            .split_once("\n\n")
+            .ok_or_else(|| bad("no empty line before the checkpoint"))?;
         let mut lines = head.split('\n');
         if lines.next() != Some(TLOG_PROOF_HEADER) {
             return Err(bad("first line is not c2sp.org/tlog-proof@v1"));
@@ -106,27 +123,42 @@ impl Receipt {
             extra = Some(B64.decode(b64).map_err(|_| bad("extra is not base64"))?);
             line = lines.next().ok_or_else(|| bad("missing index line"))?;
         }
-        let version = parse_decimal(line.strip_prefix("index ").ok_or_else(|| bad("missing index line"))?)
-            .ok_or_else(|| bad("index is not a decimal without leading zeros"))?;
-        let proof = lines.map(decode_hash).collect::<Option<Vec<Hash>>>().ok_or_else(|| bad("proof line is not a base64 SHA-256 hash"))?;
+        let version = parse_decimal(
+            line.strip_prefix("index ")
+                .ok_or_else(|| bad("missing index line"))?,
+        )
+        .ok_or_else(|| bad("index is not a decimal without leading zeros"))?;
+        let proof = lines
+            .map(decode_hash)
+            .collect::<Option<Vec<Hash>>>()
+            .ok_or_else(|| bad("proof line is not a base64 SHA-256 hash"))?;
         if proof.len() > 64 {
             return Err(bad("inclusion proof longer than 64 hashes"));
         }
         let digest = match (extra, digest) {
-            (Some(e), _) => Hash::try_from(e.as_slice()).map_err(|_| bad("extra is not a 32-byte digest"))?,
+            (Some(e), _) => {
+                Hash::try_from(e.as_slice()).map_err(|_| bad("extra is not a 32-byte digest"))?
+            }
             (None, Some(d)) => *d,
             (None, None) => return Err(bad("no digest: neither an extra line nor a digest given")),
         };
         let parsed = Note::parse(note)?;
         let checkpoint = Checkpoint::parse(parsed.text())?;
         let snapshot = SnapshotJson::from_note(note.to_string(), &checkpoint);
-        Ok(Receipt { version, digest, duplicate: false, snapshot, proof })
+        Ok(Receipt {
+            version,
+            digest,
+            duplicate: false,
+            snapshot,
+            proof,
+        })
     }
 }
 
 /// ASCII decimal with no leading zeros (except "0") that fits in a u64.
 pub(crate) fn parse_decimal(s: &str) -> Option<u64> {
-    let canonical = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
     if canonical { s.parse().ok() } else { None }
 }
 

@@ -70,27 +70,49 @@ pub fn verify_membership(
         Some(s) => s.open(key)?,
         None => current.clone(),
     };
-    let size_q = q.checked_add(1).ok_or_else(|| mismatch("query version is out of range"))?;
+    let size_q = q
+        .checked_add(1)
+        .ok_or_else(|| mismatch("query version is out of range"))?;
     if held.size != size_q {
         return Err(mismatch_owned(format!(
             "the snapshot checked against has size {}, the question is about size {size_q}",
             held.size
         )));
     }
-    check_consistent(&held, &current, answer.consistency_proof.as_deref().unwrap_or(&[]))?;
+    check_consistent(
+        &held,
+        &current,
+        answer.consistency_proof.as_deref().unwrap_or(&[]),
+    )?;
     let found = match hyper::verify(&current.hyper_root, digest, &answer.hyper_proof)? {
         hyper::Lookup::Member(v) => Some(v),
         hyper::Lookup::NonMember => None,
     };
     let member = matches!(found, Some(v) if v <= q);
     if answer.member != member || answer.version != found {
-        return Err(mismatch("the answer's member/version claim contradicts its hyper proof"));
+        return Err(mismatch(
+            "the answer's member/version claim contradicts its hyper proof",
+        ));
     }
     if let Some(v) = found.filter(|_| member) {
-        let proof = answer.inclusion_proof.as_deref().ok_or_else(|| mismatch("a member needs an inclusion proof"))?;
-        history::verify_inclusion(&history::leaf_hash(digest), v, size_q, proof, &held.history_root)?;
+        let proof = answer
+            .inclusion_proof
+            .as_deref()
+            .ok_or_else(|| mismatch("a member needs an inclusion proof"))?;
+        history::verify_inclusion(
+            &history::leaf_hash(digest),
+            v,
+            size_q,
+            proof,
+            &held.history_root,
+        )?;
     }
-    Ok(MembershipVerdict { member, version: found.filter(|_| member), query_version: q, checkpoint: current })
+    Ok(MembershipVerdict {
+        member,
+        version: found.filter(|_| member),
+        query_version: q,
+        checkpoint: current,
+    })
 }
 
 /// The answer to an incremental question: the RFC 9162 consistency proof from size `start + 1`
@@ -118,7 +140,9 @@ pub fn verify_incremental(
 ) -> Result<(Checkpoint, Checkpoint), VerifyError> {
     let (old, new) = (old.open(key)?, new.open(key)?);
     if old.version() != Some(answer.start) || new.version() != Some(answer.end) {
-        return Err(mismatch("the snapshots are not those of the answer's start and end versions"));
+        return Err(mismatch(
+            "the snapshots are not those of the answer's start and end versions",
+        ));
     }
     check_consistent(&old, &new, &answer.proof)?;
     Ok((old, new))
@@ -126,12 +150,38 @@ pub fn verify_incremental(
 
 /// Checks that two verified checkpoints belong to one log: the RFC 9162 consistency proof from
 /// the older to the newer, and, at equal sizes, identical roots (two different snapshots of one
-/// size are a fork).
-pub fn check_consistent(older: &Checkpoint, newer: &Checkpoint, proof: &[Hash]) -> Result<(), VerifyError> {
-    if older.size == newer.size && (older.history_root != newer.history_root || older.hyper_root != newer.hyper_root) {
-        return Err(mismatch("two different snapshots of the same size: the log forked"));
+/// size are a fork). Every log extends the empty log, whose only valid form is the empty roots.
+pub fn check_consistent(
+    older: &Checkpoint,
+    newer: &Checkpoint,
+    proof: &[Hash],
+) -> Result<(), VerifyError> {
+    if older.size == 0 && older.size < newer.size {
+        return if older.history_root == history::EMPTY_ROOT
+            && older.hyper_root == hyper::EMPTY
+            && proof.is_empty()
+        {
+            Ok(())
+        } else {
+            Err(mismatch(
+                "an empty snapshot must have the empty roots and an empty proof",
+            ))
+        };
     }
-    history::verify_consistency(older.size, newer.size, proof, &older.history_root, &newer.history_root)
+    if older.size == newer.size
+        && (older.history_root != newer.history_root || older.hyper_root != newer.hyper_root)
+    {
+        return Err(mismatch(
+            "two different snapshots of the same size: the log forked",
+        ));
+    }
+    history::verify_consistency(
+        older.size,
+        newer.size,
+        proof,
+        &older.history_root,
+        &newer.history_root,
+    )
 }
 
 fn mismatch(why: &str) -> VerifyError {

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this). Installs what is missing first.
+#   scripts/test.sh            everything
+#   QED_SKIP_BOOTSTRAP=1 ...   skip the (idempotent, ~1 s when warm) toolchain check
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n=== %s ===\n' "$*"; }
+
+[ "${QED_SKIP_BOOTSTRAP:-}" = 1 ] || { step "toolchain (scripts/bootstrap.sh)"; bash scripts/bootstrap.sh; }
+
+# A compiler cache makes cold builds on a reused machine cheap; harmless when cold.
+if command -v sccache >/dev/null 2>&1 && [ -z "${RUSTC_WRAPPER:-}" ]; then
+  export RUSTC_WRAPPER=sccache SCCACHE_DIR="${SCCACHE_DIR:-$HOME/.cache/sccache}" SCCACHE_CACHE_SIZE=10G
+fi
+export CARGO_TERM_COLOR=never
+
+step "format"
+cargo fmt --all --check
+
+step "clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "qed-core is no_std: wasm32-unknown-unknown and thumbv7em-none-eabihf, no default features"
+cargo build -p qed-core --no-default-features --target wasm32-unknown-unknown
+cargo build -p qed-core --no-default-features --target thumbv7em-none-eabihf
+
+step "build the qed binary used by the end-to-end tests"
+cargo build -p qed-server --bin qed
+
+step "unit, property, integration and end-to-end tests (nextest)"
+cargo nextest run --workspace --all-features --no-fail-fast
+
+step "doc tests"
+cargo test --workspace --all-features --doc
