@@ -35,6 +35,10 @@ pub enum Command {
         #[command(subcommand)]
         what: Generate,
     },
+    /// Talk to a QED server: add events, ask for proofs and verify them.
+    Client(Box<qed_agents::client_cli::Args>),
+    /// Generate load against a QED server and report throughput and latency.
+    Workload(Box<qed_agents::workload::Args>),
 }
 
 /// `qed generate ...`.
