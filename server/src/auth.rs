@@ -39,7 +39,9 @@ impl ApiKey {
 
     /// Whether the request headers carry the key.
     pub fn matches_header(&self, headers: &HeaderMap) -> bool {
-        headers.get(HEADER).is_some_and(|v| self.matches(v.as_bytes()))
+        headers
+            .get(HEADER)
+            .is_some_and(|v| self.matches(v.as_bytes()))
     }
 }
 

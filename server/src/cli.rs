@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::consensus::group_commit::GroupCommitOptions;
 use crate::consensus::RaftOptions;
-use crate::node::{parse_listen, KeySource, NodeConfig};
+use crate::consensus::group_commit::GroupCommitOptions;
+use crate::node::{KeySource, NodeConfig, parse_listen};
 
 /// The log's origin (the signing key's name) when `--origin` is not given.
 pub const DEFAULT_ORIGIN: &str = "qed.local/log";
@@ -122,7 +122,10 @@ impl StartArgs {
             http_addr: self.http_addr.clone(),
             raft_addr: self.raft_addr.clone(),
             mgmt_addr: self.mgmt_addr.clone(),
-            metrics_addr: self.metrics_addr.clone().or_else(|| default_metrics_addr(&self.http_addr)),
+            metrics_addr: self
+                .metrics_addr
+                .clone()
+                .or_else(|| default_metrics_addr(&self.http_addr)),
             join_addr: self.join_addr.clone(),
             cache_bytes: self.cache_mib.saturating_mul(1 << 20),
             raft: RaftOptions::default(),
@@ -136,7 +139,11 @@ impl StartArgs {
 fn default_metrics_addr(http: &str) -> Option<String> {
     let sock = parse_listen(http).ok()?;
     let port = sock.port().checked_add(100)?;
-    if http.starts_with(':') { Some(format!(":{port}")) } else { Some(format!("{}:{port}", sock.ip())) }
+    if http.starts_with(':') {
+        Some(format!(":{port}"))
+    } else {
+        Some(format!("{}:{port}", sock.ip()))
+    }
 }
 
 /// The tracing filter for a `-l` level.
@@ -148,7 +155,9 @@ pub fn log_filter(level: &str) -> Result<&'static str, String> {
         "info" => Ok("info,openraft=warn"),
         "debug" => Ok("debug,openraft=info,hyper=info,reqwest=info"),
         "trace" => Ok("trace"),
-        other => Err(format!("unknown log level {other:?}: use silent, error, warn, info, debug or trace")),
+        other => Err(format!(
+            "unknown log level {other:?}: use silent, error, warn, info, debug or trace"
+        )),
     }
 }
 
@@ -168,8 +177,26 @@ mod tests {
     #[test]
     fn the_seed_walkthrough_flags_parse() {
         let s = start(&[
-            "-k", "my-key", "-p", "/tmp/a", "--raftpath", "/tmp/b", "-y", "/k", "--http-addr", ":8081", "--join-addr",
-            ":8700", "--raft-addr", ":9001", "--mgmt-addr", ":8091", "--node-id", "node1", "-l", "error",
+            "-k",
+            "my-key",
+            "-p",
+            "/tmp/a",
+            "--raftpath",
+            "/tmp/b",
+            "-y",
+            "/k",
+            "--http-addr",
+            ":8081",
+            "--join-addr",
+            ":8700",
+            "--raft-addr",
+            ":9001",
+            "--mgmt-addr",
+            ":8091",
+            "--node-id",
+            "node1",
+            "-l",
+            "error",
         ]);
         let c = s.to_config();
         assert_eq!(c.api_key, "my-key");
@@ -193,8 +220,11 @@ mod tests {
 
     #[test]
     fn generate_signerkeys_parses_and_bad_levels_are_refused() {
-        let cli = Cli::try_parse_from(["qed", "generate", "signerkeys", "--path", "/tmp/x"]).unwrap();
-        assert!(matches!(cli.command, Command::Generate { what: Generate::Signerkeys(ref a) } if a.path == std::path::Path::new("/tmp/x")));
+        let cli =
+            Cli::try_parse_from(["qed", "generate", "signerkeys", "--path", "/tmp/x"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Generate { what: Generate::Signerkeys(ref a) } if a.path == std::path::Path::new("/tmp/x"))
+        );
         assert!(log_filter("loud").is_err());
         assert!(Cli::try_parse_from(["qed", "start", "--bogus"]).is_err());
     }

@@ -49,32 +49,51 @@ pub enum KeyError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
-    move |source| KeyError::Io { path: path.to_path_buf(), source }
+    move |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Reads the 32-byte Ed25519 seed from an OpenSSH private key file, checking that its public
 /// half matches.
 pub fn load_seed(path: &Path) -> Result<[u8; 32], KeyError> {
     let text = fs::read_to_string(path).map_err(io(path))?;
-    let format = |why: String| KeyError::Format { path: path.to_path_buf(), why };
-    let key = PrivateKey::from_openssh(text.as_bytes()).map_err(|e| format(format!("not an OpenSSH private key ({e})")))?;
+    let format = |why: String| KeyError::Format {
+        path: path.to_path_buf(),
+        why,
+    };
+    let key = PrivateKey::from_openssh(text.as_bytes())
+        .map_err(|e| format(format!("not an OpenSSH private key ({e})")))?;
     if key.is_encrypted() {
-        return Err(format("the key is encrypted with a passphrase; use `ssh-keygen -N \"\"`".into()));
+        return Err(format(
+            "the key is encrypted with a passphrase; use `ssh-keygen -N \"\"`".into(),
+        ));
     }
     let KeypairData::Ed25519(pair) = key.key_data() else {
-        return Err(format(format!("a {} key; an Ed25519 key is needed", key.algorithm())));
+        return Err(format(format!(
+            "a {} key; an Ed25519 key is needed",
+            key.algorithm()
+        )));
     };
     let seed = pair.private.to_bytes();
-    let derived = ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+    let derived = ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes();
     if derived != pair.public.0 {
-        return Err(format("the public key does not match the private key".into()));
+        return Err(format(
+            "the public key does not match the private key".into(),
+        ));
     }
     Ok(seed)
 }
 
 /// The signer for `origin` with the key in `seed`.
 pub fn signer(origin: &str, seed: &[u8; 32]) -> Result<Signer, KeyError> {
-    Signer::new(origin, seed).map_err(|e| KeyError::Origin { origin: origin.to_string(), why: e.to_string() })
+    Signer::new(origin, seed).map_err(|e| KeyError::Origin {
+        origin: origin.to_string(),
+        why: e.to_string(),
+    })
 }
 
 /// Writes a new key pair into `dir` (created if needed): [`PRIVATE_KEY_FILE`] in OpenSSH format
@@ -89,8 +108,10 @@ pub fn generate(dir: &Path) -> Result<[u8; 32], KeyError> {
     }
     fs::create_dir_all(dir).map_err(io(dir))?;
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed)
-        .map_err(|e| KeyError::Io { path: private_path.clone(), source: std::io::Error::other(e.to_string()) })?;
+    getrandom::fill(&mut seed).map_err(|e| KeyError::Io {
+        path: private_path.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
     write_key_files(&seed, &private_path, &public_path)?;
     Ok(seed)
 }
@@ -101,22 +122,37 @@ pub fn load_or_generate(path: &Path) -> Result<([u8; 32], bool), KeyError> {
     if path.exists() {
         return Ok((load_seed(path)?, false));
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io(dir))?;
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).map_err(|e| KeyError::Io { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) })?;
+    getrandom::fill(&mut seed).map_err(|e| KeyError::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
     let mut public = path.as_os_str().to_owned();
     public.push(".pub");
     write_key_files(&seed, path, Path::new(&public))?;
     Ok((seed, true))
 }
 
-fn write_key_files(seed: &[u8; 32], private_path: &Path, public_path: &Path) -> Result<(), KeyError> {
-    let public = ed25519_dalek::SigningKey::from_bytes(seed).verifying_key().to_bytes();
+fn write_key_files(
+    seed: &[u8; 32],
+    private_path: &Path,
+    public_path: &Path,
+) -> Result<(), KeyError> {
+    let public = ed25519_dalek::SigningKey::from_bytes(seed)
+        .verifying_key()
+        .to_bytes();
     let mut both = [0u8; 64];
     both[..32].copy_from_slice(seed);
     both[32..].copy_from_slice(&public);
-    let format = |e: ssh_key::Error| KeyError::Format { path: private_path.to_path_buf(), why: e.to_string() };
+    let format = |e: ssh_key::Error| KeyError::Format {
+        path: private_path.to_path_buf(),
+        why: e.to_string(),
+    };
     let pair = Ed25519Keypair::from_bytes(&both).map_err(format)?;
     let key = PrivateKey::new(KeypairData::Ed25519(pair), "qed").map_err(format)?;
     let pem = key.to_openssh(LineEnding::LF).map_err(format)?;
@@ -126,7 +162,9 @@ fn write_key_files(seed: &[u8; 32], private_path: &Path, public_path: &Path) -> 
         .mode(0o600)
         .open(private_path)
         .map_err(io(private_path))?;
-    file.write_all(pem.as_bytes()).and_then(|()| file.sync_all()).map_err(io(private_path))?;
+    file.write_all(pem.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io(private_path))?;
     let line = key.public_key().to_openssh().map_err(format)?;
     fs::write(public_path, format!("{line}\n")).map_err(io(public_path))?;
     Ok(())
@@ -142,7 +180,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let seed = generate(dir.path()).unwrap();
         let private = dir.path().join(PRIVATE_KEY_FILE);
-        assert_eq!(fs::metadata(&private).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&private).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(load_seed(&private).unwrap(), seed);
         let public = fs::read_to_string(dir.path().join(PUBLIC_KEY_FILE)).unwrap();
         assert!(public.starts_with("ssh-ed25519 "), "{public}");
@@ -166,7 +207,11 @@ mod tests {
         let missing = dir.path().join("none");
         assert!(matches!(load_seed(&missing), Err(KeyError::Io { .. })));
         let junk = dir.path().join("junk");
-        fs::write(&junk, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n").unwrap();
+        fs::write(
+            &junk,
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+        )
+        .unwrap();
         assert!(matches!(load_seed(&junk), Err(KeyError::Format { .. })));
         fs::write(&junk, "hello").unwrap();
         assert!(matches!(load_seed(&junk), Err(KeyError::Format { .. })));
@@ -190,8 +235,15 @@ mod tests {
         // The public key file ssh-keygen wrote must be the one derived from the seed.
         let public_line = fs::read_to_string(dir.path().join("id.pub")).unwrap();
         let public = ssh_key::PublicKey::from_openssh(public_line.trim()).unwrap();
-        let ssh_key::public::KeyData::Ed25519(pk) = public.key_data() else { panic!("not ed25519") };
-        assert_eq!(ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes(), pk.0);
+        let ssh_key::public::KeyData::Ed25519(pk) = public.key_data() else {
+            panic!("not ed25519")
+        };
+        assert_eq!(
+            ed25519_dalek::SigningKey::from_bytes(&seed)
+                .verifying_key()
+                .to_bytes(),
+            pk.0
+        );
         // An RSA key is refused.
         let rsa = dir.path().join("rsa");
         let ok = std::process::Command::new("ssh-keygen")

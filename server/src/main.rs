@@ -11,7 +11,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Start(args) => start(*args),
-        Command::Generate { what: Generate::Signerkeys(args) } => signerkeys(&args),
+        Command::Generate {
+            what: Generate::Signerkeys(args),
+        } => signerkeys(&args),
         Command::Client(args) => return block_on(qed_agents::client_cli::run(*args)),
         Command::Workload(args) => return block_on(qed_agents::workload::run(*args)),
     };
@@ -50,11 +52,16 @@ fn signerkeys(args: &cli::SignerKeysArgs) -> Result<()> {
 fn start(args: cli::StartArgs) -> Result<()> {
     let filter = cli::log_filter(&args.log).map_err(anyhow::Error::msg)?;
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     if args.apikey == cli::DEFAULT_API_KEY {
-        tracing::warn!("using the default API key {:?}: pass a real secret with -k", cli::DEFAULT_API_KEY);
+        tracing::warn!(
+            "using the default API key {:?}: pass a real secret with -k",
+            cli::DEFAULT_API_KEY
+        );
     }
     let config = args.to_config();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

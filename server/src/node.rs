@@ -15,9 +15,9 @@ use crate::auth::ApiKey;
 use crate::consensus::group_commit::{Committer, GroupCommitOptions};
 use crate::consensus::log_store::LogStore;
 use crate::consensus::mgmt;
-use crate::consensus::network::{raft_router, NetworkFactory};
+use crate::consensus::network::{NetworkFactory, raft_router};
 use crate::consensus::state::{LedgerHandle, StateMachine};
-use crate::consensus::{raft_config, raft_id, NodeInfo, Raft, RaftOptions};
+use crate::consensus::{NodeInfo, Raft, RaftOptions, raft_config, raft_id};
 use crate::keys;
 use crate::state_machine::{Ledger, LedgerOptions};
 use crate::telemetry;
@@ -100,8 +100,15 @@ pub enum NodeError {
 /// assert!(parse_listen("nonsense").is_err());
 /// ```
 pub fn parse_listen(addr: &str) -> Result<SocketAddr, NodeError> {
-    let bad = |why: &str| NodeError::Address { addr: addr.to_string(), why: why.to_string() };
-    let full = if addr.starts_with(':') { format!("0.0.0.0{addr}") } else { addr.to_string() };
+    let bad = |why: &str| NodeError::Address {
+        addr: addr.to_string(),
+        why: why.to_string(),
+    };
+    let full = if addr.starts_with(':') {
+        format!("0.0.0.0{addr}")
+    } else {
+        addr.to_string()
+    };
     use std::net::ToSocketAddrs;
     full.to_socket_addrs()
         .map_err(|e| bad(&e.to_string()))?
@@ -134,11 +141,18 @@ pub fn join_url(addr: &str) -> Result<String, NodeError> {
 
 async fn bind(addr: &str) -> Result<TcpListener, NodeError> {
     let sock = parse_listen(addr)?;
-    TcpListener::bind(sock).await.map_err(|source| NodeError::Bind { addr: addr.to_string(), source })
+    TcpListener::bind(sock)
+        .await
+        .map_err(|source| NodeError::Bind {
+            addr: addr.to_string(),
+            source,
+        })
 }
 
 fn local(l: &TcpListener) -> Result<SocketAddr, NodeError> {
-    l.local_addr().map(advertised).map_err(|e| NodeError::Start(e.to_string()))
+    l.local_addr()
+        .map(advertised)
+        .map_err(|e| NodeError::Start(e.to_string()))
 }
 
 /// A started node.
@@ -158,12 +172,19 @@ pub struct Node {
     stop_http: tokio::sync::watch::Sender<bool>,
 }
 
-fn serve(listener: TcpListener, router: axum::Router, mut stop: tokio::sync::watch::Receiver<bool>) -> JoinHandle<()> {
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
             tracing::error!("server stopped: {e}");
         }
     })
@@ -200,27 +221,49 @@ impl Node {
 
         let db_path = config.db_path.clone();
         let cache_bytes = config.cache_bytes;
-        let ledger = tokio::task::spawn_blocking(move || Ledger::open(&db_path, signer, LedgerOptions { cache_bytes }))
-            .await
-            .map_err(|e| NodeError::Start(e.to_string()))?
-            .map_err(|e| NodeError::Start(format!("opening the state at {}: {e}", config.db_path.display())))?;
-        let log = LogStore::open(&config.raft_path.join("log")).map_err(|e| NodeError::Start(e.to_string()))?;
+        let ledger = tokio::task::spawn_blocking(move || {
+            Ledger::open(&db_path, signer, LedgerOptions { cache_bytes })
+        })
+        .await
+        .map_err(|e| NodeError::Start(e.to_string()))?
+        .map_err(|e| {
+            NodeError::Start(format!(
+                "opening the state at {}: {e}",
+                config.db_path.display()
+            ))
+        })?;
+        let log = LogStore::open(&config.raft_path.join("log"))
+            .map_err(|e| NodeError::Start(e.to_string()))?;
         let sm = StateMachine::new(ledger, &config.raft_path.join("snapshots"))
             .map_err(|e| NodeError::Start(format!("state machine: {e}")))?;
         let reader = sm.reader();
         let ledger = sm.handle();
         let raft_cfg = raft_config(&config.raft).map_err(|e| NodeError::Start(e.to_string()))?;
-        let raft = Raft::new(id, raft_cfg, NetworkFactory::new(key.clone()), log.clone(), sm)
-            .await
-            .map_err(|e| NodeError::Start(format!("starting Raft: {e}")))?;
+        let raft = Raft::new(
+            id,
+            raft_cfg,
+            NetworkFactory::new(key.clone()),
+            log.clone(),
+            sm,
+        )
+        .await
+        .map_err(|e| NodeError::Start(format!("starting Raft: {e}")))?;
         telemetry::spawn_raft_gauges(raft.clone(), log.committed());
         let log_closed = log.closed_watch();
         drop(log);
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut others = vec![
-            serve(raft_l, raft_router(raft.clone(), key.clone()), stop_rx.clone()),
-            serve(mgmt_l, mgmt::mgmt_router(raft.clone(), key.clone()), stop_rx.clone()),
+            serve(
+                raft_l,
+                raft_router(raft.clone(), key.clone()),
+                stop_rx.clone(),
+            ),
+            serve(
+                mgmt_l,
+                mgmt::mgmt_router(raft.clone(), key.clone()),
+                stop_rx.clone(),
+            ),
         ];
         let mut metrics_addr = None;
         if let (Some(addr), Some(handle)) = (&config.metrics_addr, telemetry::recorder()) {
@@ -260,14 +303,27 @@ impl Node {
         };
         let http = serve(http_l, api::router(api.clone()), stop_rx);
         tracing::info!(node = %config.node_id, http = %info.http_url, raft = %info.raft_addr, mgmt = %info.mgmt_url, "qed node started");
-        Ok(Node { raft, api, info, metrics_addr, ledger, log_closed, http, others, stop_http: stop_tx })
+        Ok(Node {
+            raft,
+            api,
+            info,
+            metrics_addr,
+            ledger,
+            log_closed,
+            http,
+            others,
+            stop_http: stop_tx,
+        })
     }
 
     /// Stops in order: no new requests, in-flight ones finish (their writes commit and are
     /// answered), Raft stops, the state is flushed, and RocksDB closes as the last handles drop.
     pub async fn shutdown(self) {
         let _ = self.stop_http.send(true);
-        if tokio::time::timeout(Duration::from_secs(30), self.http).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(30), self.http)
+            .await
+            .is_err()
+        {
             tracing::warn!("HTTP requests still running after 30 s; stopping anyway");
         }
         if let Err(e) = self.raft.shutdown().await {
@@ -311,7 +367,10 @@ impl Node {
 /// Makes a fresh node the single member of a new cluster. A node that already has Raft state
 /// (a restart) keeps it.
 async fn bootstrap(raft: &Raft, id: u64, info: &NodeInfo) -> Result<(), NodeError> {
-    let initialized = raft.is_initialized().await.map_err(|e| NodeError::Start(e.to_string()))?;
+    let initialized = raft
+        .is_initialized()
+        .await
+        .map_err(|e| NodeError::Start(e.to_string()))?;
     if initialized {
         return Ok(());
     }
@@ -321,7 +380,9 @@ async fn bootstrap(raft: &Raft, id: u64, info: &NodeInfo) -> Result<(), NodeErro
             tracing::info!("bootstrapped a new one-member cluster");
             Ok(())
         }
-        Err(openraft::error::RaftError::APIError(openraft::error::InitializeError::NotAllowed(_))) => Ok(()),
+        Err(openraft::error::RaftError::APIError(
+            openraft::error::InitializeError::NotAllowed(_),
+        )) => Ok(()),
         Err(e) => Err(NodeError::Start(format!("bootstrapping the cluster: {e}"))),
     }
 }

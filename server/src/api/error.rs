@@ -1,8 +1,8 @@
 //! Every error answer of the HTTP API: a status and `{"error": "<what is wrong>"}`.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use qed_core::json::ErrorBody;
 
 use crate::state_machine::StateError;
@@ -21,7 +21,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with `status` and `message`.
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), location: None }
+        ApiError {
+            status,
+            message: message.into(),
+            location: None,
+        }
     }
 
     /// 400.
@@ -75,7 +79,13 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::warn!(status = %self.status, "{}", self.message);
         }
-        let mut resp = (self.status, Json(ErrorBody { error: self.message })).into_response();
+        let mut resp = (
+            self.status,
+            Json(ErrorBody {
+                error: self.message,
+            }),
+        )
+            .into_response();
         if let Some(loc) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             resp.headers_mut().insert(header::LOCATION, loc);
         }

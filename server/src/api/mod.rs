@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, MatchedPath, OriginalUri, Path, Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use qed_core::json::{AddBulk, AddEvent, Incremental, Membership};
 use qed_core::Hash;
+use qed_core::json::{AddBulk, AddEvent, Incremental, Membership};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiKey;
@@ -62,7 +62,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/info", get(info))
         .route("/info/shards", get(shards))
         .fallback(|| async { ApiError::not_found("no such endpoint") })
-        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        })
         .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
         .layer(middleware::from_fn(track))
         .with_state(state)
@@ -70,29 +72,35 @@ pub fn router(state: ApiState) -> Router {
 
 /// Counts requests and their latency per route and status.
 async fn track(req: Request, next: Next) -> Response {
-    let path = req.extensions().get::<MatchedPath>().map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
     let method = req.method().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     metrics::counter!("qed_http_requests_total", "path" => path.clone(), "method" => method, "status" => status)
         .increment(1);
-    metrics::histogram!("qed_http_request_seconds", "path" => path).record(start.elapsed().as_secs_f64());
+    metrics::histogram!("qed_http_request_seconds", "path" => path)
+        .record(start.elapsed().as_secs_f64());
     resp
 }
 
 /// Reads a body, turning the body-size rejection (and any other) into a JSON error.
 async fn body(req: Request) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(req.into_body(), input::MAX_BODY_BYTES).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-            || e.to_string().contains("length limit");
-        if too_large {
-            ApiError::too_large("the request body is over 16 MiB")
-        } else {
-            ApiError::bad_request(format!("could not read the request body: {e}"))
-        }
-    })
+    axum::body::to_bytes(req.into_body(), input::MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            if too_large {
+                ApiError::too_large("the request body is over 16 MiB")
+            } else {
+                ApiError::bad_request(format!("could not read the request body: {e}"))
+            }
+        })
 }
 
 impl ApiState {
@@ -106,7 +114,10 @@ impl ApiState {
         if self.key.matches_header(headers) {
             Ok(())
         } else {
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong Api-Key header"))
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong Api-Key header",
+            ))
         }
     }
 
@@ -115,15 +126,25 @@ impl ApiState {
         match leader(&self.raft) {
             Some((id, _)) if id == self.id => Ok(()),
             Some((_, node)) => Err(redirect_to(&node, uri)),
-            None => Err(ApiError::unavailable("no leader is known (election under way); retry")),
+            None => Err(ApiError::unavailable(
+                "no leader is known (election under way); retry",
+            )),
         }
     }
 
-    async fn commit(&self, digests: Vec<Hash>, uri: &axum::http::Uri) -> Result<Committed, ApiError> {
+    async fn commit(
+        &self,
+        digests: Vec<Hash>,
+        uri: &axum::http::Uri,
+    ) -> Result<Committed, ApiError> {
         self.committer.submit(digests).await.map_err(|e| match e {
             CommitError::NotLeader(Some((_, node))) => redirect_to(&node, uri),
-            CommitError::NotLeader(None) => ApiError::unavailable("no leader is known (election under way); retry"),
-            CommitError::ShuttingDown => ApiError::unavailable("the node is shutting down; retry on another"),
+            CommitError::NotLeader(None) => {
+                ApiError::unavailable("no leader is known (election under way); retry")
+            }
+            CommitError::ShuttingDown => {
+                ApiError::unavailable("the node is shutting down; retry on another")
+            }
             CommitError::Failed(m) => ApiError::internal(m),
         })
     }
@@ -145,13 +166,21 @@ async fn read<T: Send + 'static>(
         .map_err(|e| ApiError::internal(format!("read task failed: {e}")))?
 }
 
-async fn add_event(State(st): State<ApiState>, OriginalUri(uri): OriginalUri, req: Request) -> Result<Response, ApiError> {
+async fn add_event(
+    State(st): State<ApiState>,
+    OriginalUri(uri): OriginalUri,
+    req: Request,
+) -> Result<Response, ApiError> {
     st.authorize(req.headers())?;
     st.ensure_leader(&uri)?;
     let body: AddEvent = input::json(&body(req).await?)?;
     let digest = input::one_of(body.event.as_deref(), body.digest.as_deref())?;
     let committed = st.commit(vec![digest], &uri).await?;
-    let entry = committed.entries.into_iter().next().ok_or_else(|| ApiError::internal("no entry for the digest"))?;
+    let entry = committed
+        .entries
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("no entry for the digest"))?;
     let snapshot = committed.snapshot;
     let receipt = read(&st, move |r| Ok(r.receipt(&entry, &snapshot)?)).await?;
     Ok(Json(receipt).into_response())
@@ -180,11 +209,19 @@ pub struct BulkAnswer {
 
 impl From<&AppliedEntry> for BulkEntry {
     fn from(e: &AppliedEntry) -> BulkEntry {
-        BulkEntry { version: e.version, digest: e.digest, duplicate: e.duplicate }
+        BulkEntry {
+            version: e.version,
+            digest: e.digest,
+            duplicate: e.duplicate,
+        }
     }
 }
 
-async fn add_bulk(State(st): State<ApiState>, OriginalUri(uri): OriginalUri, req: Request) -> Result<Response, ApiError> {
+async fn add_bulk(
+    State(st): State<ApiState>,
+    OriginalUri(uri): OriginalUri,
+    req: Request,
+) -> Result<Response, ApiError> {
     st.authorize(req.headers())?;
     st.ensure_leader(&uri)?;
     let bytes = body(req).await?;
@@ -196,14 +233,20 @@ async fn add_bulk(State(st): State<ApiState>, OriginalUri(uri): OriginalUri, req
     .map_err(|e| ApiError::internal(format!("decode task failed: {e}")))??;
     let committed = st.commit(digests, &uri).await?;
     let entries = committed.entries.iter().map(BulkEntry::from).collect();
-    Ok(Json(BulkAnswer { snapshot: committed.snapshot, entries }).into_response())
+    Ok(Json(BulkAnswer {
+        snapshot: committed.snapshot,
+        entries,
+    })
+    .into_response())
 }
 
 /// Checks a membership question's version against the log before asking the Ledger.
 fn check_version(reader: &LedgerReader, version: Option<u64>) -> Result<(), ApiError> {
     let size = reader.size();
     if size == 0 {
-        return Err(ApiError::not_found("the log is empty: there is nothing to prove"));
+        return Err(ApiError::not_found(
+            "the log is empty: there is nothing to prove",
+        ));
     }
     match version {
         Some(v) if v >= size => Err(ApiError::not_found(format!(
@@ -214,7 +257,11 @@ fn check_version(reader: &LedgerReader, version: Option<u64>) -> Result<(), ApiE
     }
 }
 
-async fn membership_of(st: &ApiState, digest: Hash, version: Option<u64>) -> Result<Response, ApiError> {
+async fn membership_of(
+    st: &ApiState,
+    digest: Hash,
+    version: Option<u64>,
+) -> Result<Response, ApiError> {
     let answer = read(st, move |r| {
         check_version(&r, version)?;
         Ok(r.membership(&digest, version)?)
@@ -226,9 +273,13 @@ async fn membership_of(st: &ApiState, digest: Hash, version: Option<u64>) -> Res
 async fn membership(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
     let req: Membership = input::json(&body)?;
     if req.digest.is_some() {
-        return Err(ApiError::bad_request("this endpoint takes `event`; use /proofs/digest-membership for `digest`"));
+        return Err(ApiError::bad_request(
+            "this endpoint takes `event`; use /proofs/digest-membership for `digest`",
+        ));
     }
-    let event = req.event.ok_or_else(|| ApiError::bad_request("missing field `event` (base64)"))?;
+    let event = req
+        .event
+        .ok_or_else(|| ApiError::bad_request("missing field `event` (base64)"))?;
     let digest = input::event_digest("event", &event)?;
     membership_of(&st, digest, req.version).await
 }
@@ -236,9 +287,13 @@ async fn membership(State(st): State<ApiState>, body: Bytes) -> Result<Response,
 async fn digest_membership(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
     let req: Membership = input::json(&body)?;
     if req.event.is_some() {
-        return Err(ApiError::bad_request("this endpoint takes `digest`; use /proofs/membership for `event`"));
+        return Err(ApiError::bad_request(
+            "this endpoint takes `digest`; use /proofs/membership for `event`",
+        ));
     }
-    let hex = req.digest.ok_or_else(|| ApiError::bad_request("missing field `digest` (hex)"))?;
+    let hex = req
+        .digest
+        .ok_or_else(|| ApiError::bad_request("missing field `digest` (hex)"))?;
     let digest = input::hex_digest("digest", &hex)?;
     membership_of(&st, digest, req.version).await
 }
@@ -246,7 +301,10 @@ async fn digest_membership(State(st): State<ApiState>, body: Bytes) -> Result<Re
 async fn incremental(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
     let req: Incremental = input::json(&body)?;
     if req.start > req.end {
-        return Err(ApiError::bad_request(format!("start {} is greater than end {}", req.start, req.end)));
+        return Err(ApiError::bad_request(format!(
+            "start {} is greater than end {}",
+            req.start, req.end
+        )));
     }
     let answer = read(&st, move |r| {
         check_version(&r, Some(req.end))?;
@@ -257,7 +315,9 @@ async fn incremental(State(st): State<ApiState>, body: Bytes) -> Result<Response
 }
 
 fn latest(st: &ApiState) -> Result<SnapshotJson, ApiError> {
-    st.reader().latest().ok_or_else(|| ApiError::not_found("the log is empty: no snapshot yet"))
+    st.reader()
+        .latest()
+        .ok_or_else(|| ApiError::not_found("the log is empty: no snapshot yet"))
 }
 
 async fn latest_snapshot(State(st): State<ApiState>) -> Result<Response, ApiError> {
@@ -265,18 +325,30 @@ async fn latest_snapshot(State(st): State<ApiState>) -> Result<Response, ApiErro
 }
 
 fn parse_u64(what: &str, s: &str) -> Result<u64, ApiError> {
-    s.parse().map_err(|_| ApiError::bad_request(format!("{what} must be a non-negative integer, got {s:?}")))
+    s.parse().map_err(|_| {
+        ApiError::bad_request(format!("{what} must be a non-negative integer, got {s:?}"))
+    })
 }
 
-async fn snapshot_at(State(st): State<ApiState>, Path(size): Path<String>) -> Result<Response, ApiError> {
+async fn snapshot_at(
+    State(st): State<ApiState>,
+    Path(size): Path<String>,
+) -> Result<Response, ApiError> {
     let size = parse_u64("size", &size)?;
-    let snap = st.reader().snapshot_at(size).ok_or_else(|| ApiError::not_found(format!("no signed snapshot of size {size}")))?;
+    let snap = st
+        .reader()
+        .snapshot_at(size)
+        .ok_or_else(|| ApiError::not_found(format!("no signed snapshot of size {size}")))?;
     Ok(Json(snap).into_response())
 }
 
 async fn checkpoint(State(st): State<ApiState>) -> Result<Response, ApiError> {
     let snap = latest(&st)?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], snap.checkpoint).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        snap.checkpoint,
+    )
+        .into_response())
 }
 
 /// The answer to `GET /leaves/{version}`.
@@ -294,14 +366,22 @@ pub struct LeafAnswer {
     pub proof: Vec<Hash>,
 }
 
-async fn leaf(State(st): State<ApiState>, Path(version): Path<String>) -> Result<Response, ApiError> {
+async fn leaf(
+    State(st): State<ApiState>,
+    Path(version): Path<String>,
+) -> Result<Response, ApiError> {
     let version = parse_u64("version", &version)?;
     let receipt = read(&st, move |r| {
         check_version(&r, Some(version))?;
         Ok(r.leaf(version)?)
     })
     .await?;
-    let answer = LeafAnswer { version: receipt.version, digest: receipt.digest, snapshot: receipt.snapshot, proof: receipt.proof };
+    let answer = LeafAnswer {
+        version: receipt.version,
+        digest: receipt.digest,
+        snapshot: receipt.snapshot,
+        proof: receipt.proof,
+    };
     Ok(Json(answer).into_response())
 }
 

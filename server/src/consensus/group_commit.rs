@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use openraft::error::{ClientWriteError, RaftError};
 use qed_core::Hash;
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::consensus::types::{NodeId, NodeInfo, Raft, Request};
 use crate::core_types::SnapshotJson;
@@ -31,7 +31,11 @@ pub struct GroupCommitOptions {
 
 impl Default for GroupCommitOptions {
     fn default() -> Self {
-        GroupCommitOptions { max_digests: 20_000, in_flight: 3, queue: 65_536 }
+        GroupCommitOptions {
+            max_digests: 20_000,
+            in_flight: 3,
+            queue: 65_536,
+        }
     }
 }
 
@@ -82,7 +86,10 @@ impl Committer {
     /// entries and covering snapshot.
     pub async fn submit(&self, digests: Vec<Hash>) -> Result<Committed, CommitError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Pending { digests, reply }).await.map_err(|_| CommitError::ShuttingDown)?;
+        self.tx
+            .send(Pending { digests, reply })
+            .await
+            .map_err(|_| CommitError::ShuttingDown)?;
         rx.await.map_err(|_| CommitError::ShuttingDown)?
     }
 }
@@ -99,7 +106,9 @@ async fn batcher(raft: Raft, mut rx: mpsc::Receiver<Pending>, options: GroupComm
             },
         };
         // Wait for a slot before gathering, so that the group grows while commits are in flight.
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else { break };
+        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+            break;
+        };
         let mut total = first.digests.len();
         let mut group = vec![first];
         while total < options.max_digests {
@@ -134,10 +143,16 @@ async fn commit(raft: Raft, group: Vec<Pending>, total: usize, _permit: OwnedSem
     let outcome = match result {
         Ok(resp) => match resp.data.applied {
             Some(applied) => match &applied.snapshot {
-                Some(snapshot) if applied.entries.len() == total => Ok((Arc::clone(&applied), snapshot.clone())),
-                _ => Err(CommitError::Failed("the applied entry does not answer every digest".into())),
+                Some(snapshot) if applied.entries.len() == total => {
+                    Ok((Arc::clone(&applied), snapshot.clone()))
+                }
+                _ => Err(CommitError::Failed(
+                    "the applied entry does not answer every digest".into(),
+                )),
             },
-            None => Err(CommitError::Failed("the entry was applied without a result".into())),
+            None => Err(CommitError::Failed(
+                "the entry was applied without a result".into(),
+            )),
         },
         Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
             Err(CommitError::NotLeader(f.leader_id.zip(f.leader_node)))
@@ -150,9 +165,16 @@ async fn commit(raft: Raft, group: Vec<Pending>, total: usize, _permit: OwnedSem
             let mut offset = 0usize;
             for p in group {
                 let end = offset.saturating_add(p.digests.len());
-                let entries = applied.entries.get(offset..end).map(<[AppliedEntry]>::to_vec).unwrap_or_default();
+                let entries = applied
+                    .entries
+                    .get(offset..end)
+                    .map(<[AppliedEntry]>::to_vec)
+                    .unwrap_or_default();
                 offset = end;
-                let _ = p.reply.send(Ok(Committed { entries, snapshot: snapshot.clone() }));
+                let _ = p.reply.send(Ok(Committed {
+                    entries,
+                    snapshot: snapshot.clone(),
+                }));
             }
         }
         Err(e) => {

@@ -15,7 +15,9 @@ use std::time::Instant;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{Entry, ErrorSubject, ErrorVerb, RaftLogReader, StorageError, StorageIOError, Vote};
-use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
 
 use crate::consensus::types::{LogId, NodeId, TypeConfig};
 
@@ -72,9 +74,12 @@ impl LogStore {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let cfs = [CF_LOGS, CF_META].map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
-        let db = DB::open_cf_descriptors(&opts, dir, cfs)
-            .map_err(|source| OpenError::Db { path: dir.display().to_string(), source })?;
+        let cfs =
+            [CF_LOGS, CF_META].map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, dir, cfs).map_err(|source| OpenError::Db {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let db = Arc::new(db);
         let (tx, rx) = std::sync::mpsc::channel::<LogFlushed<TypeConfig>>();
         let sync_db = Arc::clone(&db);
@@ -83,7 +88,11 @@ impl LogStore {
             .spawn(move || sync_loop(&sync_db, &rx))
             .map_err(OpenError::Thread)?;
         let committed = Arc::new(AtomicU64::new(u64::MAX));
-        let store = LogStore { db, syncer: tx, committed };
+        let store = LogStore {
+            db,
+            syncer: tx,
+            committed,
+        };
         if let Ok(Some(c)) = store.get_meta::<Option<LogId>>(KEY_COMMITTED) {
             store.note_committed(c.as_ref());
         }
@@ -102,29 +111,48 @@ impl LogStore {
     }
 
     fn note_committed(&self, c: Option<&LogId>) {
-        self.committed.store(c.map_or(u64::MAX, |l| l.index), Ordering::Relaxed);
+        self.committed
+            .store(c.map_or(u64::MAX, |l| l.index), Ordering::Relaxed);
     }
 
     fn cf(&self, name: &str) -> StorageResult<&rocksdb::ColumnFamily> {
         self.db.cf_handle(name).ok_or_else(|| {
-            StorageIOError::new(ErrorSubject::Store, ErrorVerb::Read, openraft::AnyError::error(format!("missing column family {name}"))).into()
+            StorageIOError::new(
+                ErrorSubject::Store,
+                ErrorVerb::Read,
+                openraft::AnyError::error(format!("missing column family {name}")),
+            )
+            .into()
         })
     }
 
     fn get_meta<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> StorageResult<Option<T>> {
         let cf = self.cf(CF_META)?;
-        match self.db.get_cf(cf, key).map_err(|e| StorageIOError::read(&e))? {
+        match self
+            .db
+            .get_cf(cf, key)
+            .map_err(|e| StorageIOError::read(&e))?
+        {
             None => Ok(None),
-            Some(bytes) => Ok(Some(bincode::deserialize(&bytes).map_err(|e| StorageIOError::read(&e))?)),
+            Some(bytes) => Ok(Some(
+                bincode::deserialize(&bytes).map_err(|e| StorageIOError::read(&e))?,
+            )),
         }
     }
 
-    fn put_meta<T: serde::Serialize>(&self, key: &[u8], value: &T, sync: bool) -> StorageResult<()> {
+    fn put_meta<T: serde::Serialize>(
+        &self,
+        key: &[u8],
+        value: &T,
+        sync: bool,
+    ) -> StorageResult<()> {
         let cf = self.cf(CF_META)?;
         let bytes = bincode::serialize(value).map_err(|e| StorageIOError::write(&e))?;
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
-        self.db.put_cf_opt(cf, key, bytes, &wo).map_err(|e| StorageIOError::write(&e).into())
+        self.db
+            .put_cf_opt(cf, key, bytes, &wo)
+            .map_err(|e| StorageIOError::write(&e).into())
     }
 
     fn last_entry_log_id(&self) -> StorageResult<Option<LogId>> {
@@ -134,7 +162,8 @@ impl LogStore {
             None => Ok(None),
             Some(Err(e)) => Err(StorageIOError::read_logs(&e).into()),
             Some(Ok((_, v))) => {
-                let entry: Entry<TypeConfig> = bincode::deserialize(&v).map_err(|e| StorageIOError::read_logs(&e))?;
+                let entry: Entry<TypeConfig> =
+                    bincode::deserialize(&v).map_err(|e| StorageIOError::read_logs(&e))?;
                 Ok(Some(entry.log_id))
             }
         }
@@ -150,7 +179,9 @@ fn sync_loop(db: &DB, rx: &std::sync::mpsc::Receiver<LogFlushed<TypeConfig>>) {
             waiting.push(more);
         }
         let start = Instant::now();
-        let result = db.flush_wal(true).map_err(|e| std::io::Error::other(e.to_string()));
+        let result = db
+            .flush_wal(true)
+            .map_err(|e| std::io::Error::other(e.to_string()));
         metrics::histogram!("qed_raft_log_fsync_seconds").record(start.elapsed().as_secs_f64());
         metrics::counter!("qed_raft_log_fsyncs_total").increment(1);
         for cb in waiting {
@@ -180,9 +211,14 @@ impl RaftLogReader<TypeConfig> for LogStore {
         let cf = self.cf(CF_LOGS)?;
         let key = index_key(start);
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(cf, IteratorMode::From(&key, Direction::Forward)) {
+        for item in self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&key, Direction::Forward))
+        {
             let (k, v) = item.map_err(|e| StorageIOError::read_logs(&e))?;
-            let Ok(kb) = <[u8; 8]>::try_from(k.as_ref()) else { break };
+            let Ok(kb) = <[u8; 8]>::try_from(k.as_ref()) else {
+                break;
+            };
             if !range.contains(&u64::from_be_bytes(kb)) {
                 break;
             }
@@ -198,7 +234,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn get_log_state(&mut self) -> StorageResult<LogState<TypeConfig>> {
         let last_purged: Option<LogId> = self.get_meta(KEY_PURGED)?;
         let last = self.last_entry_log_id()?.or(last_purged);
-        Ok(LogState { last_purged_log_id: last_purged, last_log_id: last })
+        Ok(LogState {
+            last_purged_log_id: last_purged,
+            last_log_id: last,
+        })
     }
 
     async fn get_log_reader(&mut self) -> Self::LogReader {
@@ -239,7 +278,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         metrics::counter!("qed_raft_log_bytes_total").increment(bytes as u64);
         let mut wo = WriteOptions::default();
         wo.set_sync(false);
-        self.db.write_opt(batch, &wo).map_err(|e| StorageIOError::write_logs(&e))?;
+        self.db
+            .write_opt(batch, &wo)
+            .map_err(|e| StorageIOError::write_logs(&e))?;
         // Durable only once the syncer has fsynced the WAL; it then completes the callback.
         if let Err(std::sync::mpsc::SendError(cb)) = self.syncer.send(callback) {
             cb.log_io_completed(Err(std::io::Error::other("the log syncer has stopped")));
@@ -254,7 +295,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         batch.delete_cf(cf, index_key(u64::MAX));
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        self.db.write_opt(batch, &wo).map_err(|e| StorageIOError::write_logs(&e).into())
+        self.db
+            .write_opt(batch, &wo)
+            .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 
     async fn purge(&mut self, log_id: LogId) -> StorageResult<()> {
@@ -263,9 +306,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let mut batch = WriteBatch::default();
         let purged = bincode::serialize(&log_id).map_err(|e| StorageIOError::write_logs(&e))?;
         batch.put_cf(meta, KEY_PURGED, purged);
-        batch.delete_range_cf(logs, index_key(0), index_key(log_id.index.saturating_add(1)));
+        batch.delete_range_cf(
+            logs,
+            index_key(0),
+            index_key(log_id.index.saturating_add(1)),
+        );
         let mut wo = WriteOptions::default();
         wo.set_sync(true);
-        self.db.write_opt(batch, &wo).map_err(|e| StorageIOError::write_logs(&e).into())
+        self.db
+            .write_opt(batch, &wo)
+            .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 }

@@ -17,7 +17,7 @@ use openraft::ChangeMembers;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiKey;
-use crate::consensus::types::{raft_id, NodeId, NodeInfo, Raft};
+use crate::consensus::types::{NodeId, NodeInfo, Raft, raft_id};
 
 /// The members of the cluster and the leader (`GET /info/shards` and `GET /members`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,7 +90,11 @@ pub fn mgmt_router(raft: Raft, key: ApiKey) -> Router {
     Router::new()
         .route("/join", post(join))
         .route("/members", get(members))
-        .with_state(MgmtState { raft, key, client: reqwest::Client::new() })
+        .with_state(MgmtState {
+            raft,
+            key,
+            client: reqwest::Client::new(),
+        })
 }
 
 fn error(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -104,7 +108,11 @@ async fn members(State(st): State<MgmtState>, headers: HeaderMap) -> Response {
     Json(shards_info(&st.raft)).into_response()
 }
 
-async fn join(State(st): State<MgmtState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn join(
+    State(st): State<MgmtState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if !st.key.matches_header(&headers) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong Api-Key");
     }
@@ -113,11 +121,17 @@ async fn join(State(st): State<MgmtState>, headers: HeaderMap, body: axum::body:
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("join body: {e}")),
     };
     if node.node_id.is_empty() || node.raft_addr.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "join body: node_id and raft_addr are required");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "join body: node_id and raft_addr are required",
+        );
     }
     let me = st.raft.metrics().borrow().id;
     match leader(&st.raft) {
-        None => error(StatusCode::SERVICE_UNAVAILABLE, "no leader is known yet; retry"),
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no leader is known yet; retry",
+        ),
         Some((id, _)) if id == me => add_member(&st.raft, node).await,
         Some((_, leader)) => forward(&st, &leader, &body).await,
     }
@@ -125,7 +139,12 @@ async fn join(State(st): State<MgmtState>, headers: HeaderMap, body: axum::body:
 
 async fn add_member(raft: &Raft, node: NodeInfo) -> Response {
     let id = raft_id(&node.node_id);
-    let membership = raft.metrics().borrow().membership_config.membership().clone();
+    let membership = raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .clone();
     let known = membership.get_node(&id) == Some(&node);
     let voter = membership.voter_ids().any(|v| v == id);
     if known && voter {
@@ -138,8 +157,14 @@ async fn add_member(raft: &Raft, node: NodeInfo) -> Response {
     }
     tracing::info!(node = %node, "join: learner caught up, promoting to voter");
     let ids: BTreeSet<NodeId> = [id].into_iter().collect();
-    if let Err(e) = raft.change_membership(ChangeMembers::AddVoterIds(ids), false).await {
-        return error(StatusCode::SERVICE_UNAVAILABLE, format!("promote to voter: {e}"));
+    if let Err(e) = raft
+        .change_membership(ChangeMembers::AddVoterIds(ids), false)
+        .await
+    {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("promote to voter: {e}"),
+        );
     }
     Json(shards_info(raft)).into_response()
 }
@@ -157,17 +182,26 @@ async fn forward(st: &MgmtState, leader: &NodeInfo, body: &[u8]) -> Response {
         .await;
     match sent {
         Ok(resp) => {
-            let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status =
+                StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let bytes = resp.bytes().await.unwrap_or_default();
             (status, [("Content-Type", "application/json")], bytes).into_response()
         }
-        Err(e) => error(StatusCode::BAD_GATEWAY, format!("forwarding the join to {url}: {e}")),
+        Err(e) => error(
+            StatusCode::BAD_GATEWAY,
+            format!("forwarding the join to {url}: {e}"),
+        ),
     }
 }
 
 /// Asks the management API at `mgmt_url` to add `me` to its cluster, retrying until it answers
 /// 200 (the leader may still be starting or electing) or `deadline` passes.
-pub async fn request_join(mgmt_url: &str, key: &ApiKey, me: &NodeInfo, deadline: Duration) -> Result<ShardsInfo, String> {
+pub async fn request_join(
+    mgmt_url: &str,
+    key: &ApiKey,
+    me: &NodeInfo,
+    deadline: Duration,
+) -> Result<ShardsInfo, String> {
     let client = reqwest::Client::new();
     let url = format!("{mgmt_url}/join");
     let start = std::time::Instant::now();
@@ -181,12 +215,19 @@ pub async fn request_join(mgmt_url: &str, key: &ApiKey, me: &NodeInfo, deadline:
             .await;
         let why = match sent {
             Ok(resp) if resp.status().is_success() => {
-                return resp.json::<ShardsInfo>().await.map_err(|e| format!("join answer: {e}"));
+                return resp
+                    .json::<ShardsInfo>()
+                    .await
+                    .map_err(|e| format!("join answer: {e}"));
             }
             Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED => {
                 return Err(format!("{url} refused the API key (401)"));
             }
-            Ok(resp) => format!("HTTP {}: {}", resp.status(), resp.text().await.unwrap_or_default()),
+            Ok(resp) => format!(
+                "HTTP {}: {}",
+                resp.status(),
+                resp.text().await.unwrap_or_default()
+            ),
             Err(e) => e.to_string(),
         };
         if start.elapsed() > deadline {

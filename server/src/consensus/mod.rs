@@ -2,6 +2,10 @@
 //! as the state machine, HTTP between members, group commit on the write path and the
 //! management API for joins.
 
+// openraft's storage and RPC traits fix their error types (StorageError, RPCError), which are
+// large; boxing them here would only add conversions at every trait boundary.
+#![allow(clippy::result_large_err)]
+
 pub mod group_commit;
 pub mod log_store;
 pub mod mgmt;
@@ -12,7 +16,7 @@ pub mod types;
 
 use std::sync::Arc;
 
-pub use types::{raft_id, LogId, NodeId, NodeInfo, Raft, Request, Response, TypeConfig};
+pub use types::{LogId, NodeId, NodeInfo, Raft, Request, Response, TypeConfig, raft_id};
 
 /// Tuning of the Raft group.
 #[derive(Clone, Debug)]
@@ -28,7 +32,11 @@ pub struct RaftOptions {
 
 impl Default for RaftOptions {
     fn default() -> Self {
-        RaftOptions { snapshot_every: 2_000, keep_behind_snapshot: 200, heartbeat_ms: 250 }
+        RaftOptions {
+            snapshot_every: 2_000,
+            keep_behind_snapshot: 200,
+            heartbeat_ms: 250,
+        }
     }
 }
 

@@ -6,20 +6,22 @@
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
-use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
-    VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
 };
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::auth::ApiKey;
 use crate::consensus::types::{NodeId, NodeInfo, Raft, TypeConfig};
@@ -71,7 +73,12 @@ pub struct Connection {
 type RpcResult<T, E> = Result<T, RPCError<NodeId, NodeInfo, RaftError<NodeId, E>>>;
 
 impl Connection {
-    async fn call<Req, Resp, E>(&self, path: &str, req: &Req, option: &RPCOption) -> RpcResult<Resp, E>
+    async fn call<Req, Resp, E>(
+        &self,
+        path: &str,
+        req: &Req,
+        option: &RPCOption,
+    ) -> RpcResult<Resp, E>
     where
         Req: Serialize,
         Resp: DeserializeOwned,
@@ -95,7 +102,10 @@ impl Connection {
                 }
             })?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         if !status.is_success() {
             let msg = String::from_utf8_lossy(&bytes).into_owned();
             let err = std::io::Error::other(format!("{path}: HTTP {status}: {msg}"));
@@ -149,11 +159,16 @@ struct RaftState {
     key: ApiKey,
 }
 
-fn decode<T: DeserializeOwned>(st: &RaftState, headers: &HeaderMap, body: &Bytes) -> Result<T, Response> {
+fn decode<T: DeserializeOwned>(
+    st: &RaftState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, Response> {
     if !st.key.matches_header(headers) {
         return Err((StatusCode::UNAUTHORIZED, "missing or wrong Api-Key").into_response());
     }
-    bincode::deserialize(body).map_err(|e| (StatusCode::BAD_REQUEST, format!("bad Raft RPC body: {e}")).into_response())
+    bincode::deserialize(body)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("bad Raft RPC body: {e}")).into_response())
 }
 
 fn encode<T: Serialize>(value: &T) -> Response {

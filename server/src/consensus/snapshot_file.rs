@@ -19,13 +19,25 @@ impl SnapshotFile {
     /// Opens an existing snapshot file for reading (sending to a follower).
     pub async fn open(path: &Path) -> io::Result<SnapshotFile> {
         let file = tokio::fs::File::open(path).await?;
-        Ok(SnapshotFile { file, path: path.to_path_buf() })
+        Ok(SnapshotFile {
+            file,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Creates (truncating) a file to receive a snapshot into.
     pub async fn create(path: &Path) -> io::Result<SnapshotFile> {
-        let file = tokio::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(path).await?;
-        Ok(SnapshotFile { file, path: path.to_path_buf() })
+        let file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(path)
+            .await?;
+        Ok(SnapshotFile {
+            file,
+            path: path.to_path_buf(),
+        })
     }
 
     /// The file's path.
@@ -43,13 +55,21 @@ impl SnapshotFile {
 }
 
 impl AsyncRead for SnapshotFile {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.file).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for SnapshotFile {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.file).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -12,12 +12,15 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
-    AnyError, Entry, EntryPayload, ErrorSubject, ErrorVerb, RaftSnapshotBuilder, StorageError, StorageIOError,
+    AnyError, Entry, EntryPayload, ErrorSubject, ErrorVerb, RaftSnapshotBuilder, StorageError,
+    StorageIOError,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::consensus::snapshot_file::SnapshotFile;
-use crate::consensus::types::{LogId, NodeId, Response, SnapshotMeta, StoredMembership, TypeConfig};
+use crate::consensus::types::{
+    LogId, NodeId, Response, SnapshotMeta, StoredMembership, TypeConfig,
+};
 use crate::state_machine::{Ledger, LedgerReader};
 
 type StorageResult<T> = Result<T, StorageError<NodeId>>;
@@ -110,8 +113,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> StorageResult<T> + Send + 'static) -> StorageResult<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| msg_err(ErrorVerb::Write, e))?
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> StorageResult<T> + Send + 'static,
+) -> StorageResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| msg_err(ErrorVerb::Write, e))?
 }
 
 impl StateMachine {
@@ -119,7 +126,9 @@ impl StateMachine {
     pub fn new(ledger: Ledger, snapshot_dir: &Path) -> Result<StateMachine, std::io::Error> {
         std::fs::create_dir_all(snapshot_dir)?;
         let applied = match ledger.applied_meta() {
-            Some(bytes) => AppliedMeta::decode(&bytes).map_err(|e| std::io::Error::other(e.to_string()))?,
+            Some(bytes) => {
+                AppliedMeta::decode(&bytes).map_err(|e| std::io::Error::other(e.to_string()))?
+            }
             None => AppliedMeta::default(),
         };
         let current = std::fs::read(snapshot_dir.join("current.json"))
@@ -147,7 +156,9 @@ impl StateMachine {
 /// Deletes snapshot files that are neither the current one nor its metadata (left by a crash in
 /// the middle of building or receiving one).
 fn remove_stale_files(dir: &Path, current: Option<&CurrentSnapshot>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let keep = name == "current.json" || current.is_some_and(|c| c.file == name);
@@ -168,11 +179,15 @@ impl Shared {
 
     /// Makes `file` (already in the snapshot directory, fsynced) the current snapshot.
     fn set_current(&self, meta: &SnapshotMeta, file: &str) -> StorageResult<()> {
-        let cur = CurrentSnapshot { meta: meta.clone(), file: file.to_string() };
+        let cur = CurrentSnapshot {
+            meta: meta.clone(),
+            file: file.to_string(),
+        };
         let bytes = serde_json::to_vec(&cur).map_err(|e| io_err(ErrorVerb::Write, &e))?;
         let tmp = self.snapshot_dir.join("current.json.tmp");
         std::fs::write(&tmp, bytes).map_err(|e| io_err(ErrorVerb::Write, &e))?;
-        std::fs::rename(&tmp, self.snapshot_dir.join("current.json")).map_err(|e| io_err(ErrorVerb::Write, &e))?;
+        std::fs::rename(&tmp, self.snapshot_dir.join("current.json"))
+            .map_err(|e| io_err(ErrorVerb::Write, &e))?;
         let old = lock(&self.current).replace(cur);
         if let Some(old) = old.filter(|o| o.file != file) {
             let _ = std::fs::remove_file(self.snapshot_dir.join(old.file));
@@ -196,7 +211,9 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
                 Some(b) => AppliedMeta::decode(&b)?,
                 None => AppliedMeta::default(),
             };
-            ledger.export(&build_path).map_err(|e| io_err(ErrorVerb::Write, &e))?;
+            ledger
+                .export(&build_path)
+                .map_err(|e| io_err(ErrorVerb::Write, &e))?;
             std::fs::File::open(&build_path)
                 .and_then(|f| f.sync_all())
                 .map_err(|e| io_err(ErrorVerb::Write, &e))?;
@@ -209,10 +226,16 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             snapshot_id: name.clone(),
         };
         self.shared.set_current(&meta, &name)?;
-        metrics::histogram!("qed_raft_snapshot_build_seconds").record(start.elapsed().as_secs_f64());
+        metrics::histogram!("qed_raft_snapshot_build_seconds")
+            .record(start.elapsed().as_secs_f64());
         tracing::info!(snapshot = %name, last = ?meta.last_log_id, "built a Raft snapshot");
-        let file = SnapshotFile::open(&path).await.map_err(|e| io_err(ErrorVerb::Read, &e))?;
-        Ok(Snapshot { meta, snapshot: Box::new(file) })
+        let file = SnapshotFile::open(&path)
+            .await
+            .map_err(|e| io_err(ErrorVerb::Read, &e))?;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(file),
+        })
     }
 }
 
@@ -243,17 +266,25 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                         let result = ledger
                             .apply(&req.digests, &meta)
                             .map_err(|e| StorageIOError::apply(entry.log_id, &e))?;
-                        metrics::histogram!("qed_apply_seconds").record(start.elapsed().as_secs_f64());
-                        metrics::histogram!("qed_apply_batch_digests").record(req.digests.len() as f64);
-                        Response { applied: Some(Arc::new(result)) }
+                        metrics::histogram!("qed_apply_seconds")
+                            .record(start.elapsed().as_secs_f64());
+                        metrics::histogram!("qed_apply_batch_digests")
+                            .record(req.digests.len() as f64);
+                        Response {
+                            applied: Some(Arc::new(result)),
+                        }
                     }
                     EntryPayload::Membership(m) => {
                         applied.membership = StoredMembership::new(Some(entry.log_id), m);
-                        ledger.apply_meta(&applied.encode()?).map_err(|e| StorageIOError::apply(entry.log_id, &e))?;
+                        ledger
+                            .apply_meta(&applied.encode()?)
+                            .map_err(|e| StorageIOError::apply(entry.log_id, &e))?;
                         Response::default()
                     }
                     EntryPayload::Blank => {
-                        ledger.apply_meta(&applied.encode()?).map_err(|e| StorageIOError::apply(entry.log_id, &e))?;
+                        ledger
+                            .apply_meta(&applied.encode()?)
+                            .map_err(|e| StorageIOError::apply(entry.log_id, &e))?;
                         Response::default()
                     }
                 };
@@ -268,17 +299,31 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        SnapshotBuilder { shared: Arc::clone(&self.shared) }
+        SnapshotBuilder {
+            shared: Arc::clone(&self.shared),
+        }
     }
 
     async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<SnapshotFile>> {
-        let path = self.shared.snapshot_dir.join(self.shared.next_name("incoming"));
-        let file = SnapshotFile::create(&path).await.map_err(|e| io_err(ErrorVerb::Write, &e))?;
+        let path = self
+            .shared
+            .snapshot_dir
+            .join(self.shared.next_name("incoming"));
+        let file = SnapshotFile::create(&path)
+            .await
+            .map_err(|e| io_err(ErrorVerb::Write, &e))?;
         Ok(Box::new(file))
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<SnapshotFile>) -> StorageResult<()> {
-        let path = snapshot.finish().await.map_err(|e| io_err(ErrorVerb::Write, &e))?;
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<SnapshotFile>,
+    ) -> StorageResult<()> {
+        let path = snapshot
+            .finish()
+            .await
+            .map_err(|e| io_err(ErrorVerb::Write, &e))?;
         let name = self.shared.next_name("snapshot");
         let final_path = self.shared.snapshot_dir.join(&name);
         std::fs::rename(&path, &final_path).map_err(|e| io_err(ErrorVerb::Write, &e))?;
@@ -287,24 +332,33 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let start = std::time::Instant::now();
         let applied = blocking(move || {
             let mut ledger = lock(&shared.ledger);
-            ledger.import(&import_path).map_err(|e| io_err(ErrorVerb::Write, &e))?;
+            ledger
+                .import(&import_path)
+                .map_err(|e| io_err(ErrorVerb::Write, &e))?;
             shared.reader.replace(ledger.reader());
             metrics::gauge!("qed_log_size").set(ledger.reader().size() as f64);
             match ledger.applied_meta() {
                 Some(b) => AppliedMeta::decode(&b),
-                None => Err(msg_err(ErrorVerb::Read, "the installed snapshot carries no Raft metadata")),
+                None => Err(msg_err(
+                    ErrorVerb::Read,
+                    "the installed snapshot carries no Raft metadata",
+                )),
             }
         })
         .await?;
         if applied.last_applied != meta.last_log_id {
             return Err(msg_err(
                 ErrorVerb::Read,
-                format!("snapshot meta says {:?}, its state says {:?}", meta.last_log_id, applied.last_applied),
+                format!(
+                    "snapshot meta says {:?}, its state says {:?}",
+                    meta.last_log_id, applied.last_applied
+                ),
             ));
         }
         self.shared.set_current(meta, &name)?;
         self.applied = applied;
-        metrics::histogram!("qed_raft_snapshot_install_seconds").record(start.elapsed().as_secs_f64());
+        metrics::histogram!("qed_raft_snapshot_install_seconds")
+            .record(start.elapsed().as_secs_f64());
         tracing::info!(last = ?meta.last_log_id, "installed a Raft snapshot");
         Ok(())
     }
@@ -317,7 +371,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 let file = SnapshotFile::open(&self.shared.snapshot_dir.join(&c.file))
                     .await
                     .map_err(|e| io_err(ErrorVerb::Read, &e))?;
-                Ok(Some(Snapshot { meta: c.meta, snapshot: Box::new(file) }))
+                Ok(Some(Snapshot {
+                    meta: c.meta,
+                    snapshot: Box::new(file),
+                }))
             }
         }
     }
@@ -334,7 +391,10 @@ impl LedgerHandle {
 
     /// A weak handle that tells when the Ledger and its readers have all been dropped.
     pub fn closed_watch(&self) -> LedgerClosed {
-        LedgerClosed { state: Arc::downgrade(&self.0), readers: Arc::downgrade(&self.0.reader.0) }
+        LedgerClosed {
+            state: Arc::downgrade(&self.0),
+            readers: Arc::downgrade(&self.0.reader.0),
+        }
     }
 }
 

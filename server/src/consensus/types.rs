@@ -127,7 +127,7 @@ mod digest_bytes {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
         let flat: serde_bytes_buf::ByteBuf = serde::Deserialize::deserialize(d)?;
         let flat = flat.0;
-        if flat.len() % 32 != 0 {
+        if !flat.len().is_multiple_of(32) {
             return Err(D::Error::custom("digest bytes are not a multiple of 32"));
         }
         Ok(flat
@@ -181,7 +181,9 @@ mod tests {
 
     #[test]
     fn request_round_trips_through_bincode_and_rejects_ragged_bytes() {
-        let req = Request { digests: vec![[1; 32], [2; 32], [3; 32]] };
+        let req = Request {
+            digests: vec![[1; 32], [2; 32], [3; 32]],
+        };
         let bytes = bincode::serialize(&req).unwrap();
         // 8-byte length prefix + 96 bytes: digests travel as raw bytes.
         assert_eq!(bytes.len(), 8 + 96);
@@ -195,7 +197,10 @@ mod tests {
     #[test]
     fn raft_ids_are_stable() {
         // Pinned: changing the mapping would orphan every existing cluster's membership.
-        assert_eq!(raft_id("node0"), u64::from_be_bytes(qed_core::hash::digest(b"node0")[..8].try_into().unwrap()));
+        assert_eq!(
+            raft_id("node0"),
+            u64::from_be_bytes(qed_core::hash::digest(b"node0")[..8].try_into().unwrap())
+        );
         assert_ne!(raft_id("node1"), raft_id("node2"));
     }
 }
