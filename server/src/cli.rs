@@ -35,6 +35,10 @@ pub enum Command {
         #[command(subcommand)]
         what: Generate,
     },
+    /// Ask a QED node for one thing (add, membership, incremental, snapshot), verified on demand.
+    Client(Box<qed_agents::client_cli::Args>),
+    /// Generate load against a QED cluster and report throughput and latency.
+    Workload(Box<qed_agents::workload::Args>),
 }
 
 /// `qed generate ...`.

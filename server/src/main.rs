@@ -1,14 +1,18 @@
 //! The `qed` binary: parses the command line and wires the pieces of `qed_server` together.
 
+use std::process::ExitCode;
+
 use anyhow::{Context, Result};
 use clap::Parser;
 use qed_server::cli::{self, Cli, Command, Generate};
 use qed_server::{keys, node};
 
-fn main() -> Result<()> {
+fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Start(args) => start(*args),
+        Command::Start(args) => start(*args).map(|()| ExitCode::SUCCESS),
+        Command::Client(args) => agent(qed_agents::client_cli::run(*args)),
+        Command::Workload(args) => agent(qed_agents::workload::run(*args)),
         Command::Generate { what: Generate::Signerkeys(args) } => {
             let seed = keys::generate(&args.path)?;
             let signer = keys::signer(&args.origin, &seed)?;
@@ -18,9 +22,15 @@ fn main() -> Result<()> {
                 args.path.join(keys::PUBLIC_KEY_FILE).display()
             );
             println!("{}", signer.verifier_key());
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs `qed client` or `qed workload` (qed-agents), which choose their own exit codes.
+fn agent(run: impl std::future::Future<Output = ExitCode>) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    Ok(runtime.block_on(run))
 }
 
 fn start(args: cli::StartArgs) -> Result<()> {
