@@ -35,9 +35,9 @@ pub enum Command {
         #[command(subcommand)]
         what: Generate,
     },
-    /// Ask a QED node for one thing (add, membership, incremental, snapshot), verified on demand.
+    /// Talk to a QED server: add events, ask for proofs and verify them.
     Client(Box<qed_agents::client_cli::Args>),
-    /// Generate load against a QED cluster and report throughput and latency.
+    /// Generate load against a QED server and report throughput and latency.
     Workload(Box<qed_agents::workload::Args>),
 }
 

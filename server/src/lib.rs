@@ -1,8 +1,9 @@
 //! # qed-server
 //!
-//! The QED server: the [`state_machine`] (history and hyper trees in RocksDB), [`consensus`]
-//! (openraft, the Raft log, group commit, the management API), the public HTTP [`api`], signing
-//! [`keys`], [`telemetry`], and the [`node`] that wires them together for the `qed` binary.
+//! The QED server: the [`state_machine`] (the Ledger: history and hyper trees in RocksDB, see
+//! [`storage`]), [`consensus`] (openraft, the Raft log, group commit, the management API), the
+//! public HTTP [`api`], signing [`keys`], [`telemetry`], and the [`node`] that wires them
+//! together for the `qed` binary.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -14,4 +15,5 @@ pub mod core_types;
 pub mod keys;
 pub mod node;
 pub mod state_machine;
+pub mod storage;
 pub mod telemetry;

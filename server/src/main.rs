@@ -7,30 +7,44 @@ use clap::Parser;
 use qed_server::cli::{self, Cli, Command, Generate};
 use qed_server::{keys, node};
 
-fn main() -> Result<ExitCode> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Start(args) => start(*args).map(|()| ExitCode::SUCCESS),
-        Command::Client(args) => agent(qed_agents::client_cli::run(*args)),
-        Command::Workload(args) => agent(qed_agents::workload::run(*args)),
-        Command::Generate { what: Generate::Signerkeys(args) } => {
-            let seed = keys::generate(&args.path)?;
-            let signer = keys::signer(&args.origin, &seed)?;
-            eprintln!(
-                "wrote {} and {}",
-                args.path.join(keys::PRIVATE_KEY_FILE).display(),
-                args.path.join(keys::PUBLIC_KEY_FILE).display()
-            );
-            println!("{}", signer.verifier_key());
-            Ok(ExitCode::SUCCESS)
+    let result = match cli.command {
+        Command::Start(args) => start(*args),
+        Command::Generate { what: Generate::Signerkeys(args) } => signerkeys(&args),
+        Command::Client(args) => return block_on(qed_agents::client_cli::run(*args)),
+        Command::Workload(args) => return block_on(qed_agents::workload::run(*args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qed: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }
 
-/// Runs `qed client` or `qed workload` (qed-agents), which choose their own exit codes.
-fn agent(run: impl std::future::Future<Output = ExitCode>) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    Ok(runtime.block_on(run))
+/// Runs an agents' command on a fresh runtime; exit code 2 if the runtime cannot start.
+fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("qed: starting the async runtime: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn signerkeys(args: &cli::SignerKeysArgs) -> Result<()> {
+    let seed = keys::generate(&args.path)?;
+    let signer = keys::signer(&args.origin, &seed)?;
+    eprintln!(
+        "wrote {} and {}",
+        args.path.join(keys::PRIVATE_KEY_FILE).display(),
+        args.path.join(keys::PUBLIC_KEY_FILE).display()
+    );
+    println!("{}", signer.verifier_key());
+    Ok(())
 }
 
 fn start(args: cli::StartArgs) -> Result<()> {

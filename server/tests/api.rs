@@ -57,6 +57,56 @@ async fn adds_answer_receipts_and_duplicates_keep_their_version() {
     node.shutdown().await;
 }
 
+fn verifier(info: &serde_json::Value) -> qed_core::snapshot::VerifierKey {
+    qed_core::snapshot::VerifierKey::parse(info["verifier_key"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn every_answer_verifies_with_the_verifier_key() {
+    use qed_core::receipt::{Receipt, verify_receipt_for};
+    use qed_core::snapshot::SnapshotJson;
+    use qed_core::verify::{IncrementalAnswer, MembershipAnswer, verify_incremental, verify_membership};
+    let dir = tempfile::tempdir().unwrap();
+    let node = single(dir.path()).await;
+    let key = verifier(&get(&node, "/info").await.json());
+    for i in 0..5u8 {
+        let event = [i; 3];
+        let a = post(&node, "/events", json!({"event": b64(&event)})).await;
+        let receipt: Receipt = serde_json::from_slice(&a.body).unwrap();
+        let verdict = verify_receipt_for(&receipt, &key, &qed_core::hash::digest(&event)).unwrap();
+        assert_eq!(verdict.version, u64::from(i));
+    }
+    let d = qed_core::hash::digest(&[2u8; 3]);
+    let m: MembershipAnswer = serde_json::from_slice(
+        &post(&node, "/proofs/digest-membership", json!({"digest": qed_core::hash::to_hex(&d)})).await.body,
+    )
+    .unwrap();
+    let v = verify_membership(&m, None, &key, &d).unwrap();
+    assert_eq!((v.member, v.version), (true, Some(2)));
+    // As of version 1, against the snapshot of size 2.
+    let held: SnapshotJson = serde_json::from_slice(&get(&node, "/snapshot/2").await.body).unwrap();
+    let m: MembershipAnswer = serde_json::from_slice(
+        &post(&node, "/proofs/digest-membership", json!({"digest": qed_core::hash::to_hex(&d), "version": 1})).await.body,
+    )
+    .unwrap();
+    assert!(!verify_membership(&m, Some(&held), &key, &d).unwrap().member);
+    let inc: IncrementalAnswer =
+        serde_json::from_slice(&post(&node, "/proofs/incremental", json!({"start": 1, "end": 4})).await.body).unwrap();
+    let old: SnapshotJson = serde_json::from_slice(&get(&node, "/snapshot/2").await.body).unwrap();
+    let new: SnapshotJson = serde_json::from_slice(&get(&node, "/snapshot/5").await.body).unwrap();
+    verify_incremental(&inc, &old, &new, &key).unwrap();
+    let leaf = get(&node, "/leaves/3").await.json();
+    let receipt = Receipt {
+        version: 3,
+        digest: qed_core::hash::from_hex(leaf["digest"].as_str().unwrap()).unwrap(),
+        duplicate: false,
+        snapshot: serde_json::from_value(leaf["snapshot"].clone()).unwrap(),
+        proof: leaf["proof"].as_array().unwrap().iter().map(|h| qed_core::hash::from_hex(h.as_str().unwrap()).unwrap()).collect(),
+    };
+    verify_receipt_for(&receipt, &key, &qed_core::hash::digest(&[3u8; 3])).unwrap();
+    node.shutdown().await;
+}
+
 #[tokio::test]
 async fn writes_need_the_api_key_and_reads_do_not() {
     let dir = tempfile::tempdir().unwrap();
