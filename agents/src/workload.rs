@@ -69,7 +69,7 @@ pub struct Args {
         short = 'k',
         long = "apikey",
         visible_alias = "api-key",
-        env = "QED_API_KEY"
+        env = "QED_APIKEY", hide_env_values = true
     )]
     pub api_key: Option<String>,
     /// Write the report as JSON to this file.

@@ -82,9 +82,9 @@ async fn record(
         "/snapshot" => axum::Json(snapshot_json()).into_response(),
         "/proofs/incremental" => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "start 5 is after end 2"}))).into_response(),
         "/info/shards" => match &m.leader_url {
-            Some(url) => axum::Json(json!({"leader_id": 2, "members": [
-                {"node_id": 1, "http_url": "http://127.0.0.1:1", "raft_addr": "", "mgmt_url": "", "role": "follower"},
-                {"node_id": 2, "http_url": url, "raft_addr": "", "mgmt_url": "", "role": "leader"}]}))
+            Some(url) => axum::Json(json!({"leader_id": "n2", "members": [
+                {"node_id": "n1", "http_url": "http://127.0.0.1:1", "raft_addr": "", "mgmt_url": "", "role": "follower"},
+                {"node_id": "n2", "http_url": url, "raft_addr": "", "mgmt_url": "", "role": "leader"}]}))
             .into_response(),
             None => axum::Json(json!({"leader_id": null, "members": []})).into_response(),
         },

@@ -295,7 +295,7 @@ impl Node {
             }
             if let Ok(info) = probe.info().await
                 && (info.role.eq_ignore_ascii_case("leader")
-                    || info.leader_id == Some(info.node_id))
+                    || info.leader_id.as_deref() == Some(info.node_id.as_str()))
             {
                 return;
             }

@@ -56,8 +56,8 @@ impl From<LeafAnswer> for Receipt {
 /// The answer to `GET /info`: who this node is and what it knows of the log and the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Info {
-    /// This node's Raft id.
-    pub node_id: u64,
+    /// This node's `--node-id`.
+    pub node_id: String,
     /// The log's origin (the signing key's name).
     #[serde(default)]
     pub origin: String,
@@ -71,20 +71,20 @@ pub struct Info {
     /// `leader`, `follower`, `candidate`, `learner`, ...
     #[serde(default)]
     pub role: String,
-    /// The current leader's id, when one is known.
+    /// The current leader's `--node-id`, when one is known.
     #[serde(default)]
-    pub leader_id: Option<u64>,
-    /// Anything else the node reports (for example its software version), kept as JSON.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub leader_id: Option<String>,
+    /// The node's software version.
+    #[serde(default)]
+    pub version: String,
 }
 
 /// The answer to `GET /info/shards`: the cluster's members and its leader.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shards {
-    /// The current leader's id, when one is known.
+    /// The current leader's `--node-id`, when one is known.
     #[serde(default)]
-    pub leader_id: Option<u64>,
+    pub leader_id: Option<String>,
     /// Every member of the cluster.
     #[serde(default)]
     pub members: Vec<Member>,
@@ -93,8 +93,8 @@ pub struct Shards {
 /// One member of the cluster, as `GET /info/shards` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
-    /// The member's Raft id.
-    pub node_id: u64,
+    /// The member's `--node-id`.
+    pub node_id: String,
     /// Where its HTTP API listens (`http://host:port`, `host:port` or `:port`).
     #[serde(default)]
     pub http_url: String,
@@ -112,7 +112,7 @@ pub struct Member {
 impl Shards {
     /// The leader's HTTP URL as announced, when a leader is known and listed.
     pub fn leader_http_url(&self) -> Option<&str> {
-        let id = self.leader_id?;
+        let id = self.leader_id.as_deref()?;
         self.members
             .iter()
             .find(|m| m.node_id == id)
