@@ -103,5 +103,213 @@ fn history_benches(c: &mut Criterion) {
     g.finish();
 }
 
+/// The hyper tree: batch inserts and proofs in a map of one million random keys, in memory.
+mod hyper {
+    use std::hint::black_box;
+    use std::time::{Duration, Instant};
+
+    use criterion::{BatchSize, Criterion, Throughput};
+    use qed_core::Hash;
+    use qed_core::hyper::{self, MemoryStore, Page, PageId, PageStore, insert_batch};
+
+    const MAP: u64 = 1_000_000;
+    const BATCH: u64 = 1_000;
+
+    fn key(i: u64) -> Hash {
+        qed_core::hash::digest(&i.to_be_bytes())
+    }
+
+    fn batch(from: u64) -> Vec<(Hash, u64)> {
+        (from..from + BATCH).map(|i| (key(i), i)).collect()
+    }
+
+    /// A store serving pages as a disk store would: decoded from bytes, in the compact form
+    /// (no node hashes) or in the form that keeps them.
+    struct Disk<'a> {
+        store: &'a MemoryStore,
+        with_hashes: bool,
+    }
+
+    impl PageStore for Disk<'_> {
+        type Error = std::convert::Infallible;
+        fn page(&self, id: &PageId) -> Result<Option<Page>, Self::Error> {
+            Ok(self.store.page(id)?.and_then(|p| {
+                let bytes = if self.with_hashes {
+                    p.to_bytes_with_hashes()
+                } else {
+                    p.to_bytes()
+                };
+                Page::from_bytes(&bytes).ok()
+            }))
+        }
+    }
+
+    fn million() -> MemoryStore {
+        let start = Instant::now();
+        let all: Vec<_> = (0..MAP).map(|i| (key(i), i)).collect();
+        let mut store = MemoryStore::new();
+        let changes = insert_batch(&store, &all).expect("in-memory insert");
+        store.apply_owned(changes);
+        eprintln!(
+            "hyper: built 1M keys in {:?}, {} pages",
+            start.elapsed(),
+            store.len()
+        );
+        store
+    }
+
+    /// Prints the hash calls per key of batches into the million-key map (the design's cost).
+    fn report_hash_calls(store: &MemoryStore) {
+        let mut calls = 0;
+        let mut pages = 0;
+        for round in 0..20 {
+            let changes =
+                insert_batch(store, &batch(MAP + round * BATCH)).expect("in-memory insert");
+            calls += changes.hash_calls;
+            pages += changes.pages.len();
+        }
+        let disk = |with_hashes| {
+            let store = Disk { store, with_hashes };
+            insert_batch(&store, &batch(MAP))
+                .expect("in-memory insert")
+                .hash_calls as f64
+                / BATCH as f64
+        };
+        eprintln!(
+            "hyper: batches of {BATCH} into 1M: {:.2} hash calls/key ({:.2} with pages decoded \
+             from the compact form, {:.2} from the form with hashes), {:.2} pages written/key",
+            calls as f64 / (20 * BATCH) as f64,
+            disk(false),
+            disk(true),
+            pages as f64 / (20 * BATCH) as f64,
+        );
+    }
+
+    /// Best and median times of `runs` runs of `f` (the best one is the least disturbed by
+    /// other processes on a shared machine).
+    fn best_and_median(runs: usize, mut f: impl FnMut()) -> (Duration, Duration) {
+        let mut times: Vec<Duration> = (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        (times[0], times[runs / 2])
+    }
+
+    /// Keys per second of batch inserts, and their cost in SHA-256 64-byte hashes, from the
+    /// least disturbed runs (criterion's means below include whatever else the machine runs).
+    fn report_best(store: &MemoryStore) {
+        let input = [7u8; 64];
+        let (sha, sha_median) = best_and_median(200, || {
+            for _ in 0..1000 {
+                black_box(qed_core::hash::digest(black_box(&input)));
+            }
+        });
+        let sha_ns = sha.as_nanos() as f64 / 1000.0;
+        let mut next = 5 * MAP;
+        let (insert, insert_median) = best_and_median(100, || {
+            next += BATCH;
+            black_box(insert_batch(store, &batch(next)).expect("in-memory insert"));
+        });
+        let per_key_ns = insert.as_nanos() as f64 / BATCH as f64;
+        eprintln!(
+            "hyper: best of 100 batches: {:.0} keys/s ({:.0} ns/key, median {:.0}); sha256/64B best \
+             {sha_ns:.0} ns (median {:.0}); one key costs {:.1} sha256/64B",
+            1e9 / per_key_ns,
+            per_key_ns,
+            insert_median.as_nanos() as f64 / BATCH as f64,
+            sha_median.as_nanos() as f64 / 1000.0,
+            per_key_ns / sha_ns,
+        );
+    }
+
+    pub fn benches(c: &mut Criterion) {
+        let (l, r) = ([1u8; 32], [2u8; 32]);
+        c.bench_function("hyper/leaf_hash", |b| {
+            b.iter(|| hyper::leaf_hash(black_box(&l), black_box(7)))
+        });
+        c.bench_function("hyper/interior_hash", |b| {
+            b.iter(|| hyper::interior_hash(black_box(&l), black_box(&r)))
+        });
+        let mut store = million();
+        report_hash_calls(&store);
+        report_best(&store);
+        let mut g = c.benchmark_group("hyper");
+        g.sample_size(20).measurement_time(Duration::from_secs(6));
+
+        // Computing a batch's changes (reads, hashes, new pages), store unchanged.
+        g.throughput(Throughput::Elements(BATCH));
+        let mut next = MAP;
+        g.bench_function("insert_1000_into_1M", |b| {
+            b.iter_batched(
+                || {
+                    next += BATCH;
+                    batch(next)
+                },
+                |batch| insert_batch(&store, &batch).expect("in-memory insert"),
+                BatchSize::SmallInput,
+            )
+        });
+        let probe: Vec<Hash> = (0..10_000).map(|i| key(i * 97 % MAP)).collect();
+        let root = hyper::root(&store).expect("root");
+
+        g.throughput(Throughput::Elements(1));
+        let mut i = 0;
+        g.bench_function("prove_member_1M", |b| {
+            b.iter(|| {
+                i = (i + 1) % probe.len();
+                hyper::prove(&store, black_box(&probe[i])).expect("prove")
+            })
+        });
+        let cold = Disk {
+            store: &store,
+            with_hashes: false,
+        };
+        g.bench_function("prove_member_1M_cold_pages", |b| {
+            b.iter(|| {
+                i = (i + 1) % probe.len();
+                hyper::prove(&cold, black_box(&probe[i])).expect("prove")
+            })
+        });
+        let proofs: Vec<_> = probe
+            .iter()
+            .take(1000)
+            .map(|k| hyper::prove(&store, k).expect("prove"))
+            .collect();
+        g.bench_function("verify_member_1M", |b| {
+            b.iter(|| {
+                i = (i + 1) % proofs.len();
+                hyper::verify(&root, &probe[i], black_box(&proofs[i])).expect("verify")
+            })
+        });
+
+        // The whole in-memory insert: compute and store. The map grows by 1,000 keys per
+        // iteration (to about 1.3M over the run).
+        g.throughput(Throughput::Elements(BATCH));
+        g.sample_size(10)
+            .measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_secs(1));
+        let mut next = 10 * MAP;
+        g.bench_function("insert_apply_1000_into_1M", |b| {
+            b.iter_batched(
+                || {
+                    next += BATCH;
+                    batch(next)
+                },
+                |batch| {
+                    let changes = insert_batch(&store, &batch).expect("in-memory insert");
+                    store.apply_owned(changes);
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        g.finish();
+    }
+}
+
 criterion_group!(benches, sha256_64, history_benches);
-criterion_main!(benches);
+criterion_group!(hyper_benches, hyper::benches);
+criterion_main!(benches, hyper_benches);
