@@ -44,9 +44,26 @@ fn proc_value(file: &str, key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) this process has used: on a machine shared with other work,
+/// CPU time per event is the figure that does not depend on the load.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn fill(ledger: &mut Ledger, n: u64) {
     let reader = ledger.reader();
     let disk0 = proc_value("io", "write_bytes:");
+    let cpu0 = cpu_seconds();
     let start = Instant::now();
     let mut lap = Instant::now();
     let mut next = 0;
@@ -62,13 +79,17 @@ fn fill(ledger: &mut Ledger, n: u64) {
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     ledger.flush().expect("flush");
     let disk = proc_value("io", "write_bytes:") - disk0;
     let s = reader.stats();
     let mb = |b: u64| b as f64 / (1 << 20) as f64;
     eprintln!(
-        "fill: {n} events in groups of {GROUP}: {secs:.1} s, {:.0} events/s",
-        n as f64 / secs
+        "fill: {n} events in groups of {GROUP}: {secs:.1} s, {:.0} events/s; CPU {cpu:.1} s, \
+         {:.1} µs/event ({:.0} events per CPU second)",
+        n as f64 / secs,
+        cpu * 1e6 / n as f64,
+        n as f64 / cpu
     );
     eprintln!(
         "  write batches {:.0} MB ({:.0} B/event); disk writes {:.0} MB ({:.0} B/event); SST {:.0} MB",
@@ -111,12 +132,16 @@ fn membership_rate(reader: &LedgerReader, n: u64, threads: u64, secs: f64) -> f6
             })
         })
         .collect();
+    let cpu0 = cpu_seconds();
     std::thread::sleep(Duration::from_secs_f64(secs));
     stop.store(true, Ordering::Relaxed);
     for h in handles {
         h.join().expect("thread");
     }
-    done.load(Ordering::Relaxed) as f64 / secs
+    let cpu = cpu_seconds() - cpu0;
+    let count = done.load(Ordering::Relaxed) as f64;
+    eprintln!("  ({:.1} µs CPU per proof)", cpu * 1e6 / count);
+    count / secs
 }
 
 fn ledger_benches(c: &mut Criterion) {

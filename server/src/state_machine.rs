@@ -558,7 +558,11 @@ impl Ledger {
         let hyper_cf = generation.cf(CF_HYPER)?;
         Counters::add(&self.counters.hyper_hash_calls, changes.hash_calls);
         Counters::add(&self.counters.pages_written, changes.pages.len() as u64);
-        for (id, page) in changes.pages {
+        let mut changed = changes.pages;
+        // In key order (the id order is the byte order of the keys): the memtable then inserts
+        // each key next to the previous one instead of searching its skip list from the top.
+        changed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (id, page) in changed {
             batch.put_cf(hyper_cf, id.to_bytes(), pages::encode_page(size, &page));
             // Before the write: see the storage::pages documentation.
             generation.pages.put(
