@@ -39,7 +39,8 @@ pub struct Args {
         short = 'k',
         long = "apikey",
         visible_alias = "api-key",
-        env = "QED_APIKEY", hide_env_values = true
+        env = "QED_APIKEY",
+        hide_env_values = true
     )]
     pub api_key: Option<String>,
     /// Check the answer with the proof verifiers against --verifier-key and print the verdict.

@@ -69,7 +69,8 @@ pub struct Args {
         short = 'k',
         long = "apikey",
         visible_alias = "api-key",
-        env = "QED_APIKEY", hide_env_values = true
+        env = "QED_APIKEY",
+        hide_env_values = true
     )]
     pub api_key: Option<String>,
     /// Write the report as JSON to this file.
