@@ -561,7 +561,7 @@ impl Ledger {
         let mut changed = changes.pages;
         // In key order (the id order is the byte order of the keys): the memtable then inserts
         // each key next to the previous one instead of searching its skip list from the top.
-        changed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        changed.sort_unstable_by_key(|a| a.0);
         for (id, page) in changed {
             batch.put_cf(hyper_cf, id.to_bytes(), pages::encode_page(size, &page));
             // Before the write: see the storage::pages documentation.

@@ -305,7 +305,7 @@ impl TileWriter {
         };
         for (level, slot) in writer.open.iter_mut().enumerate() {
             let count = size >> (TILE_HEIGHT as usize * level);
-            if count % TILE_WIDTH == 0 {
+            if count.is_multiple_of(TILE_WIDTH) {
                 continue;
             }
             let index = count / TILE_WIDTH;
@@ -321,7 +321,7 @@ impl TileWriter {
             }
             *slot = Some(tile);
         }
-        if size % TILE_WIDTH != 0 {
+        if !size.is_multiple_of(TILE_WIDTH) {
             let index = size / TILE_WIDTH;
             let value = read(&bundle_key(index))?
                 .ok_or_else(|| StateError::Corrupt(format!("entry bundle {index} is missing")))?;
@@ -772,13 +772,13 @@ mod tests {
         bad[0][0] ^= 1;
         assert!(matches!(ok(&store, bad, 1000), Err(StateError::Corrupt(_))));
         let mut cut = store.clone();
-        cut.remove(&tile_key(0, 3).to_vec());
+        cut.remove(tile_key(0, 3).as_slice());
         assert!(matches!(
             ok(&cut, frontier.clone(), 1000),
             Err(StateError::Corrupt(_))
         ));
         let mut short = store.clone();
-        short.get_mut(&tile_key(1, 0).to_vec()).unwrap().pop();
+        short.get_mut(tile_key(1, 0).as_slice()).unwrap().pop();
         assert!(matches!(
             ok(&short, frontier.clone(), 1000),
             Err(StateError::Corrupt(_))
