@@ -1,1 +1,74 @@
-fn main() {}
+//! The `qed` binary: parses the command line and wires the pieces of `qed_server` together.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use qed_server::cli::{self, Cli, Command, Generate};
+use qed_server::{keys, node};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Start(args) => start(*args),
+        Command::Generate {
+            what: Generate::Signerkeys(args),
+        } => signerkeys(&args),
+        Command::Client(args) => return block_on(qed_agents::client_cli::run(*args)),
+        Command::Workload(args) => return block_on(qed_agents::workload::run(*args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs an agents' command on a fresh runtime; exit code 2 if the runtime cannot start.
+fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => {
+            eprintln!("qed: starting the async runtime: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn signerkeys(args: &cli::SignerKeysArgs) -> Result<()> {
+    let seed = keys::generate(&args.path)?;
+    let signer = keys::signer(&args.origin, &seed)?;
+    eprintln!(
+        "wrote {} and {}",
+        args.path.join(keys::PRIVATE_KEY_FILE).display(),
+        args.path.join(keys::PUBLIC_KEY_FILE).display()
+    );
+    println!("{}", signer.verifier_key());
+    Ok(())
+}
+
+fn start(args: cli::StartArgs) -> Result<()> {
+    let filter = cli::log_filter(&args.log).map_err(anyhow::Error::msg)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if args.apikey == cli::DEFAULT_API_KEY {
+        tracing::warn!(
+            "using the default API key {:?}: pass a real secret with -k",
+            cli::DEFAULT_API_KEY
+        );
+    }
+    let config = args.to_config();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let node = node::Node::start(config).await?;
+        tracing::info!(verifier_key = %node.api.verifier_key, "signing snapshots");
+        node.run_until(node::shutdown_signal()).await;
+        Ok::<(), anyhow::Error>(())
+    })
+}

@@ -1,0 +1,305 @@
+//! The client against a mock cluster (axum on loopback): redirects to the leader keep the method,
+//! body and secret; a dead endpoint is replaced by the leader that `/info/shards` names; `503` is
+//! retried a bounded number of times; server errors come back typed with the server's message.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use qed_agents::client::{Client, ClientError, ClientOptions, Subject};
+use serde_json::json;
+
+const HEX: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+fn snapshot_json() -> serde_json::Value {
+    json!({"version": 0, "size": 1, "history_digest": HEX, "hyper_digest": HEX, "event_digest": HEX,
+           "checkpoint": "not checked by these tests\n"})
+}
+
+fn receipt_json() -> serde_json::Value {
+    json!({"version": 0, "digest": HEX, "duplicate": false, "snapshot": snapshot_json(), "proof": []})
+}
+
+/// What a mock node saw: (method, path, Api-Key header, body) of every request.
+type Seen = Arc<Mutex<Vec<(String, String, Option<String>, Vec<u8>)>>>;
+
+#[derive(Clone, Default)]
+struct Mock {
+    seen: Seen,
+    /// Answers `503` to this many writes before answering normally.
+    unavailable: Arc<Mutex<u32>>,
+    /// When set, every write is redirected there.
+    redirect_to: Option<String>,
+    /// When set, `/info/shards` names this URL as the leader's.
+    leader_url: Option<String>,
+}
+
+async fn record(
+    State(m): State<Mock>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let key = headers
+        .get("api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    m.seen.lock().unwrap().push((
+        method.to_string(),
+        uri.path().to_string(),
+        key,
+        body.to_vec(),
+    ));
+    {
+        let mut left = m.unavailable.lock().unwrap();
+        if *left > 0 && uri.path() == "/events" {
+            *left -= 1;
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"error": "no leader yet"})),
+            )
+                .into_response();
+        }
+    }
+    if let Some(to) = &m.redirect_to
+        && method == axum::http::Method::POST
+    {
+        return (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, format!("{to}{}", uri.path()))],
+        )
+            .into_response();
+    }
+    match uri.path() {
+        "/events" => axum::Json(receipt_json()).into_response(),
+        "/snapshot" => axum::Json(snapshot_json()).into_response(),
+        "/proofs/incremental" => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "start 5 is after end 2"}))).into_response(),
+        "/info/shards" => match &m.leader_url {
+            Some(url) => axum::Json(json!({"leader_id": "n2", "members": [
+                {"node_id": "n1", "http_url": "http://127.0.0.1:1", "raft_addr": "", "mgmt_url": "", "role": "follower"},
+                {"node_id": "n2", "http_url": url, "raft_addr": "", "mgmt_url": "", "role": "leader"}]}))
+            .into_response(),
+            None => axum::Json(json!({"leader_id": null, "members": []})).into_response(),
+        },
+        _ => (StatusCode::NOT_FOUND, "plain text not found").into_response(),
+    }
+}
+
+async fn serve(mock: Mock) -> SocketAddr {
+    let app = Router::new()
+        .route("/events", post(record))
+        .route("/proofs/incremental", post(record))
+        .route("/snapshot", get(record))
+        .route("/info/shards", get(record))
+        .route("/leaves/{v}", get(record))
+        .with_state(mock);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+fn fast(key: Option<&str>, retries: usize) -> ClientOptions {
+    ClientOptions {
+        api_key: key.map(str::to_string),
+        max_retries: retries,
+        retry_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(20),
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_millis(500),
+        ..ClientOptions::default()
+    }
+}
+
+fn closed_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn writes_follow_the_redirect_with_method_body_and_secret() {
+    let leader = Mock::default();
+    let leader_addr = serve(leader.clone()).await;
+    let follower = Mock {
+        redirect_to: Some(format!("http://{leader_addr}")),
+        ..Mock::default()
+    };
+    let follower_addr = serve(follower.clone()).await;
+
+    let client = Client::new(
+        &[format!("http://{follower_addr}")],
+        fast(Some("s3cret"), 0),
+    )
+    .unwrap();
+    let receipt = client.add(b"hello").await.unwrap();
+    assert_eq!(receipt.version, 0);
+    assert_eq!(
+        client.current_endpoint(),
+        format!("http://{leader_addr}"),
+        "the leader becomes current"
+    );
+
+    let seen_by_follower = follower.seen.lock().unwrap().clone();
+    let seen_by_leader = leader.seen.lock().unwrap().clone();
+    assert_eq!(seen_by_follower.len(), 1);
+    assert_eq!(seen_by_leader.len(), 1);
+    let (method, path, key, body) = &seen_by_leader[0];
+    assert_eq!(
+        (method.as_str(), path.as_str(), key.as_deref()),
+        ("POST", "/events", Some("s3cret"))
+    );
+    assert_eq!(body, &seen_by_follower[0].3, "the same body is re-sent");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(body).unwrap(),
+        json!({"event": "aGVsbG8="})
+    );
+
+    // The next write goes straight to the leader.
+    client.add_digest(&[7; 32]).await.unwrap();
+    assert_eq!(follower.seen.lock().unwrap().len(), 1);
+    let last = leader.seen.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&last.3).unwrap(),
+        json!({"digest": "07".repeat(32)})
+    );
+}
+
+#[tokio::test]
+async fn reads_do_not_carry_the_secret() {
+    let node = Mock::default();
+    let addr = serve(node.clone()).await;
+    let client = Client::new(&[format!("http://{addr}")], fast(Some("s3cret"), 0)).unwrap();
+    client.snapshot().await.unwrap();
+    let seen = node.seen.lock().unwrap().clone();
+    assert_eq!(seen[0].2, None);
+}
+
+#[tokio::test]
+async fn a_redirect_loop_is_cut_short() {
+    // A relative Location naming the same path: the node redirects to itself.
+    let looping = Mock {
+        redirect_to: Some(String::new()),
+        ..Mock::default()
+    };
+    let addr = serve(looping.clone()).await;
+    let client = Client::new(&[format!("http://{addr}")], fast(Some("k"), 0)).unwrap();
+    let err = client.add(b"x").await.unwrap_err();
+    assert!(matches!(err, ClientError::Redirect { .. }), "{err}");
+    assert_eq!(
+        looping.seen.lock().unwrap().len(),
+        5,
+        "the first request and 4 hops"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_is_replaced_by_the_leader_the_others_name() {
+    let leader = Mock::default();
+    let leader_addr = serve(leader.clone()).await;
+    // The surviving follower announces the leader as ":PORT" (every interface).
+    let follower = Mock {
+        leader_url: Some(format!(":{}", leader_addr.port())),
+        ..Mock::default()
+    };
+    let follower_addr = serve(follower.clone()).await;
+
+    let endpoints = [closed_port(), format!("http://{follower_addr}")];
+    let client = Client::new(&endpoints, fast(Some("k"), 2)).unwrap();
+    client.add(b"x").await.unwrap();
+    assert_eq!(
+        client.current_endpoint(),
+        format!("http://127.0.0.1:{}", leader_addr.port())
+    );
+    assert_eq!(leader.seen.lock().unwrap().len(), 1);
+    assert!(
+        follower
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|s| s.1 == "/info/shards")
+    );
+}
+
+#[tokio::test]
+async fn unavailable_is_retried_a_bounded_number_of_times() {
+    let node = Mock {
+        unavailable: Arc::new(Mutex::new(2)),
+        ..Mock::default()
+    };
+    let addr = serve(node.clone()).await;
+    let client = Client::new(&[format!("http://{addr}")], fast(Some("k"), 3)).unwrap();
+    client.add(b"x").await.unwrap();
+    let events = node
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.1 == "/events")
+        .count();
+    assert_eq!(events, 3, "two 503s, then success");
+
+    let node = Mock {
+        unavailable: Arc::new(Mutex::new(10)),
+        ..Mock::default()
+    };
+    let addr = serve(node.clone()).await;
+    let client = Client::new(&[format!("http://{addr}")], fast(Some("k"), 1)).unwrap();
+    let err = client.add(b"x").await.unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert!(err.to_string().contains("no leader yet"), "{err}");
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_fails_after_the_retries() {
+    let client = Client::new(&[closed_port()], fast(None, 2)).unwrap();
+    let started = std::time::Instant::now();
+    let err = client.snapshot().await.unwrap_err();
+    assert!(matches!(err, ClientError::Transport { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn errors_carry_the_status_and_the_servers_message() {
+    let addr = serve(Mock::default()).await;
+    let client = Client::new(&[format!("http://{addr}")], fast(None, 3)).unwrap();
+    let err = client.incremental(5, 2).await.unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert!(err.to_string().contains("start 5 is after end 2"), "{err}");
+    let err = client.leaf(3).await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert!(err.to_string().contains("plain text not found"), "{err}");
+    // No such route on the mock: axum's empty 404 gets the status text as its message.
+    let err = client
+        .membership(Subject::Digest([0; 32]), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+    assert!(err.to_string().contains("Not Found"), "{err}");
+    let err = client.shards().await.map(|s| s.leader_id);
+    assert_eq!(err.unwrap(), None);
+}
+
+#[tokio::test]
+async fn an_answer_that_is_not_the_documented_json_is_a_decode_error() {
+    // A 200 whose body is not the documented object.
+    let app = Router::new().route(
+        "/snapshot",
+        get(|| async { axum::Json(json!({"leader_id": 1})) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new(&[format!("http://{addr}")], fast(None, 0)).unwrap();
+    let err = client.snapshot().await.unwrap_err();
+    assert!(matches!(err, ClientError::Decode { .. }), "{err}");
+}

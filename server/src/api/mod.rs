@@ -1,0 +1,437 @@
+//! The public HTTP API (docs/API.md) on `--http-addr`.
+
+pub mod error;
+pub mod input;
+
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, MatchedPath, OriginalUri, Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use qed_core::Hash;
+use qed_core::json::{AddBulk, AddEvent, Incremental, Membership};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::ApiKey;
+use crate::consensus::group_commit::{CommitError, Committed, Committer};
+use crate::consensus::mgmt::{leader, shards_info};
+use crate::consensus::state::SharedReader;
+use crate::consensus::{NodeId, NodeInfo, Raft};
+use crate::core_types::SnapshotJson;
+use crate::state_machine::{AppliedEntry, LedgerReader};
+use error::ApiError;
+
+/// Everything the handlers need.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The Raft handle (leadership, membership).
+    pub raft: Raft,
+    /// The group-commit batcher.
+    pub committer: Committer,
+    /// Reads of the state.
+    pub reader: SharedReader,
+    /// The shared secret.
+    pub key: ApiKey,
+    /// This node's Raft id.
+    pub id: NodeId,
+    /// This node's name and URLs.
+    pub node: NodeInfo,
+    /// The log's origin (key name).
+    pub origin: String,
+    /// The verifier key string of this node's signing key.
+    pub verifier_key: String,
+}
+
+/// The routes of the public API.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/events", post(add_event))
+        .route("/events/bulk", post(add_bulk))
+        .route("/proofs/membership", post(membership))
+        .route("/proofs/digest-membership", post(digest_membership))
+        .route("/proofs/incremental", post(incremental))
+        .route("/snapshot", get(latest_snapshot))
+        .route("/snapshot/{size}", get(snapshot_at))
+        .route("/checkpoint", get(checkpoint))
+        .route("/leaves/{version}", get(leaf))
+        .route("/healthcheck", get(health).head(health))
+        .route("/info", get(info))
+        .route("/info/shards", get(shards))
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        })
+        .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
+        .layer(middleware::from_fn(track))
+        .with_state(state)
+}
+
+/// Counts requests and their latency per route and status.
+async fn track(req: Request, next: Next) -> Response {
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("qed_http_requests_total", "path" => path.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!("qed_http_request_seconds", "path" => path)
+        .record(start.elapsed().as_secs_f64());
+    resp
+}
+
+/// Reads a body, turning the body-size rejection (and any other) into a JSON error.
+async fn body(req: Request) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(req.into_body(), input::MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            if too_large {
+                ApiError::too_large("the request body is over 16 MiB")
+            } else {
+                ApiError::bad_request(format!("could not read the request body: {e}"))
+            }
+        })
+}
+
+impl ApiState {
+    /// The reader of the current state.
+    fn reader(&self) -> LedgerReader {
+        self.reader.get()
+    }
+
+    /// Refuses a write without the key (401).
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.key.matches_header(headers) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing or wrong Api-Key header",
+            ))
+        }
+    }
+
+    /// Passes on the leader; redirects to it (307) elsewhere; 503 when none is known.
+    fn ensure_leader(&self, uri: &axum::http::Uri) -> Result<(), ApiError> {
+        match leader(&self.raft) {
+            Some((id, _)) if id == self.id => Ok(()),
+            Some((_, node)) => Err(redirect_to(&node, uri)),
+            None => Err(ApiError::unavailable(
+                "no leader is known (election under way); retry",
+            )),
+        }
+    }
+
+    async fn commit(
+        &self,
+        digests: Vec<Hash>,
+        uri: &axum::http::Uri,
+    ) -> Result<Committed, ApiError> {
+        self.committer.submit(digests).await.map_err(|e| match e {
+            CommitError::NotLeader(Some((_, node))) => redirect_to(&node, uri),
+            CommitError::NotLeader(None) => {
+                ApiError::unavailable("no leader is known (election under way); retry")
+            }
+            CommitError::ShuttingDown => {
+                ApiError::unavailable("the node is shutting down; retry on another")
+            }
+            CommitError::Failed(m) => ApiError::internal(m),
+        })
+    }
+}
+
+fn redirect_to(node: &NodeInfo, uri: &axum::http::Uri) -> ApiError {
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    ApiError::redirect(format!("{}{}", node.http_url, path))
+}
+
+/// Runs a blocking read on the blocking pool.
+async fn read<T: Send + 'static>(
+    st: &ApiState,
+    f: impl FnOnce(LedgerReader) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let reader = st.reader();
+    tokio::task::spawn_blocking(move || f(reader))
+        .await
+        .map_err(|e| ApiError::internal(format!("read task failed: {e}")))?
+}
+
+async fn add_event(
+    State(st): State<ApiState>,
+    OriginalUri(uri): OriginalUri,
+    req: Request,
+) -> Result<Response, ApiError> {
+    st.authorize(req.headers())?;
+    st.ensure_leader(&uri)?;
+    let body: AddEvent = input::json(&body(req).await?)?;
+    let digest = input::one_of(body.event.as_deref(), body.digest.as_deref())?;
+    let committed = st.commit(vec![digest], &uri).await?;
+    let entry = committed
+        .entries
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::internal("no entry for the digest"))?;
+    let snapshot = committed.snapshot;
+    let receipt = read(&st, move |r| Ok(r.receipt(&entry, &snapshot)?)).await?;
+    Ok(Json(receipt).into_response())
+}
+
+/// One entry of a bulk answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BulkEntry {
+    /// The digest's version.
+    pub version: u64,
+    /// The digest.
+    #[serde(with = "qed_core::json::hex")]
+    pub digest: Hash,
+    /// Whether it was already in the log.
+    pub duplicate: bool,
+}
+
+/// The answer to `POST /events/bulk`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BulkAnswer {
+    /// The snapshot covering every entry.
+    pub snapshot: SnapshotJson,
+    /// The entries, in request order.
+    pub entries: Vec<BulkEntry>,
+}
+
+impl From<&AppliedEntry> for BulkEntry {
+    fn from(e: &AppliedEntry) -> BulkEntry {
+        BulkEntry {
+            version: e.version,
+            digest: e.digest,
+            duplicate: e.duplicate,
+        }
+    }
+}
+
+async fn add_bulk(
+    State(st): State<ApiState>,
+    OriginalUri(uri): OriginalUri,
+    req: Request,
+) -> Result<Response, ApiError> {
+    st.authorize(req.headers())?;
+    st.ensure_leader(&uri)?;
+    let bytes = body(req).await?;
+    let digests = tokio::task::spawn_blocking(move || {
+        let body: AddBulk = input::json(&bytes)?;
+        input::bulk(body.events.as_deref(), body.digests.as_deref())
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("decode task failed: {e}")))??;
+    let committed = st.commit(digests, &uri).await?;
+    let entries = committed.entries.iter().map(BulkEntry::from).collect();
+    Ok(Json(BulkAnswer {
+        snapshot: committed.snapshot,
+        entries,
+    })
+    .into_response())
+}
+
+/// Checks a membership question's version against the log before asking the Ledger.
+fn check_version(reader: &LedgerReader, version: Option<u64>) -> Result<(), ApiError> {
+    let size = reader.size();
+    if size == 0 {
+        return Err(ApiError::not_found(
+            "the log is empty: there is nothing to prove",
+        ));
+    }
+    match version {
+        Some(v) if v >= size => Err(ApiError::not_found(format!(
+            "version {v} is beyond the log (latest version {})",
+            size.saturating_sub(1)
+        ))),
+        _ => Ok(()),
+    }
+}
+
+async fn membership_of(
+    st: &ApiState,
+    digest: Hash,
+    version: Option<u64>,
+) -> Result<Response, ApiError> {
+    let answer = read(st, move |r| {
+        check_version(&r, version)?;
+        Ok(r.membership(&digest, version)?)
+    })
+    .await?;
+    Ok(Json(answer).into_response())
+}
+
+async fn membership(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: Membership = input::json(&body)?;
+    if req.digest.is_some() {
+        return Err(ApiError::bad_request(
+            "this endpoint takes `event`; use /proofs/digest-membership for `digest`",
+        ));
+    }
+    let event = req
+        .event
+        .ok_or_else(|| ApiError::bad_request("missing field `event` (base64)"))?;
+    let digest = input::event_digest("event", &event)?;
+    membership_of(&st, digest, req.version).await
+}
+
+async fn digest_membership(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: Membership = input::json(&body)?;
+    if req.event.is_some() {
+        return Err(ApiError::bad_request(
+            "this endpoint takes `digest`; use /proofs/membership for `event`",
+        ));
+    }
+    let hex = req
+        .digest
+        .ok_or_else(|| ApiError::bad_request("missing field `digest` (hex)"))?;
+    let digest = input::hex_digest("digest", &hex)?;
+    membership_of(&st, digest, req.version).await
+}
+
+async fn incremental(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    let req: Incremental = input::json(&body)?;
+    if req.start > req.end {
+        return Err(ApiError::bad_request(format!(
+            "start {} is greater than end {}",
+            req.start, req.end
+        )));
+    }
+    let answer = read(&st, move |r| {
+        check_version(&r, Some(req.end))?;
+        Ok(r.incremental(req.start, req.end)?)
+    })
+    .await?;
+    Ok(Json(answer).into_response())
+}
+
+fn latest(st: &ApiState) -> Result<SnapshotJson, ApiError> {
+    st.reader()
+        .latest()
+        .ok_or_else(|| ApiError::not_found("the log is empty: no snapshot yet"))
+}
+
+async fn latest_snapshot(State(st): State<ApiState>) -> Result<Response, ApiError> {
+    Ok(Json(latest(&st)?).into_response())
+}
+
+fn parse_u64(what: &str, s: &str) -> Result<u64, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::bad_request(format!("{what} must be a non-negative integer, got {s:?}"))
+    })
+}
+
+async fn snapshot_at(
+    State(st): State<ApiState>,
+    Path(size): Path<String>,
+) -> Result<Response, ApiError> {
+    let size = parse_u64("size", &size)?;
+    let snap = st
+        .reader()
+        .snapshot_at(size)
+        .ok_or_else(|| ApiError::not_found(format!("no signed snapshot of size {size}")))?;
+    Ok(Json(snap).into_response())
+}
+
+async fn checkpoint(State(st): State<ApiState>) -> Result<Response, ApiError> {
+    let snap = latest(&st)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        snap.checkpoint,
+    )
+        .into_response())
+}
+
+/// The answer to `GET /leaves/{version}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LeafAnswer {
+    /// The version asked for.
+    pub version: u64,
+    /// The digest at that version.
+    #[serde(with = "qed_core::json::hex")]
+    pub digest: Hash,
+    /// The latest snapshot.
+    pub snapshot: SnapshotJson,
+    /// Inclusion proof of `version` in the snapshot's size.
+    #[serde(with = "qed_core::json::hex_list")]
+    pub proof: Vec<Hash>,
+}
+
+async fn leaf(
+    State(st): State<ApiState>,
+    Path(version): Path<String>,
+) -> Result<Response, ApiError> {
+    let version = parse_u64("version", &version)?;
+    let receipt = read(&st, move |r| {
+        check_version(&r, Some(version))?;
+        Ok(r.leaf(version)?)
+    })
+    .await?;
+    let answer = LeafAnswer {
+        version: receipt.version,
+        digest: receipt.digest,
+        snapshot: receipt.snapshot,
+        proof: receipt.proof,
+    };
+    Ok(Json(answer).into_response())
+}
+
+async fn health(method: Method) -> Response {
+    if method == Method::HEAD {
+        return StatusCode::OK.into_response();
+    }
+    Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// The answer to `GET /info`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InfoAnswer {
+    /// This node's `--node-id`.
+    pub node_id: String,
+    /// The log's origin.
+    pub origin: String,
+    /// The verifier key of this node's signing key.
+    pub verifier_key: String,
+    /// The log's size as this node has applied it.
+    pub size: u64,
+    /// `leader`, `follower`, `learner` or `candidate`.
+    pub role: String,
+    /// The leader's `--node-id`, when known.
+    pub leader_id: Option<String>,
+    /// The qed software version.
+    pub version: String,
+}
+
+async fn info(State(st): State<ApiState>) -> Json<InfoAnswer> {
+    let m = st.raft.metrics().borrow().clone();
+    let role = match m.state {
+        openraft::ServerState::Leader => "leader",
+        openraft::ServerState::Candidate => "candidate",
+        openraft::ServerState::Learner => "learner",
+        openraft::ServerState::Follower => "follower",
+        openraft::ServerState::Shutdown => "shutdown",
+    };
+    let leader_id = leader(&st.raft).map(|(_, n)| n.node_id);
+    Json(InfoAnswer {
+        node_id: st.node.node_id.clone(),
+        origin: st.origin.clone(),
+        verifier_key: st.verifier_key.clone(),
+        size: st.reader().size(),
+        role: role.to_string(),
+        leader_id,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+}
+
+async fn shards(State(st): State<ApiState>) -> Response {
+    Json(shards_info(&st.raft)).into_response()
+}

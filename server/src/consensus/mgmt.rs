@@ -1,0 +1,239 @@
+//! The management API on `--mgmt-addr`: cluster membership. Every call needs the `Api-Key`.
+//!
+//! - `POST /join` with a [`NodeInfo`] body: adds the node as a learner, waits until it has
+//!   caught up, then makes it a voter. Sent to a follower, it is forwarded to the leader's
+//!   management API. Joining again with the same id and addresses is harmless.
+//! - `GET /members`: the membership as the node sees it ([`ShardsInfo`]).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use openraft::ChangeMembers;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::ApiKey;
+use crate::consensus::types::{NodeId, NodeInfo, Raft, raft_id};
+
+/// The members of the cluster and the leader (`GET /info/shards` and `GET /members`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardsInfo {
+    /// The leader's `--node-id`, when one is known.
+    pub leader_id: Option<String>,
+    /// Every voter and learner.
+    pub members: Vec<MemberInfo>,
+}
+
+/// One member in [`ShardsInfo`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    /// Its `--node-id`.
+    pub node_id: String,
+    /// Its public API base URL.
+    pub http_url: String,
+    /// Its Raft address.
+    pub raft_addr: String,
+    /// Its management API base URL.
+    pub mgmt_url: String,
+    /// `leader`, `follower` or `learner`.
+    pub role: String,
+}
+
+/// The cluster view of a node, from its Raft metrics.
+pub fn shards_info(raft: &Raft) -> ShardsInfo {
+    let m = raft.metrics().borrow().clone();
+    let membership = m.membership_config.membership();
+    let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+    let mut leader_id = None;
+    let mut members = Vec::new();
+    for (id, node) in membership.nodes() {
+        let role = if Some(*id) == m.current_leader {
+            leader_id = Some(node.node_id.clone());
+            "leader"
+        } else if voters.contains(id) {
+            "follower"
+        } else {
+            "learner"
+        };
+        members.push(MemberInfo {
+            node_id: node.node_id.clone(),
+            http_url: node.http_url.clone(),
+            raft_addr: node.raft_addr.clone(),
+            mgmt_url: node.mgmt_url.clone(),
+            role: role.to_string(),
+        });
+    }
+    ShardsInfo { leader_id, members }
+}
+
+/// The leader's id and node info, when known.
+pub fn leader(raft: &Raft) -> Option<(NodeId, NodeInfo)> {
+    let m = raft.metrics().borrow().clone();
+    let id = m.current_leader?;
+    let node = m.membership_config.membership().get_node(&id)?.clone();
+    Some((id, node))
+}
+
+#[derive(Clone)]
+struct MgmtState {
+    raft: Raft,
+    key: ApiKey,
+    client: reqwest::Client,
+}
+
+/// The management API's routes.
+pub fn mgmt_router(raft: Raft, key: ApiKey) -> Router {
+    Router::new()
+        .route("/join", post(join))
+        .route("/members", get(members))
+        .with_state(MgmtState {
+            raft,
+            key,
+            client: reqwest::Client::new(),
+        })
+}
+
+fn error(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": msg.into() }))).into_response()
+}
+
+async fn members(State(st): State<MgmtState>, headers: HeaderMap) -> Response {
+    if !st.key.matches_header(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong Api-Key");
+    }
+    Json(shards_info(&st.raft)).into_response()
+}
+
+async fn join(
+    State(st): State<MgmtState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !st.key.matches_header(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong Api-Key");
+    }
+    let node: NodeInfo = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("join body: {e}")),
+    };
+    if node.node_id.is_empty() || node.raft_addr.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "join body: node_id and raft_addr are required",
+        );
+    }
+    let me = st.raft.metrics().borrow().id;
+    match leader(&st.raft) {
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no leader is known yet; retry",
+        ),
+        Some((id, _)) if id == me => add_member(&st.raft, node).await,
+        Some((_, leader)) => forward(&st, &leader, &body).await,
+    }
+}
+
+async fn add_member(raft: &Raft, node: NodeInfo) -> Response {
+    let id = raft_id(&node.node_id);
+    let membership = raft
+        .metrics()
+        .borrow()
+        .membership_config
+        .membership()
+        .clone();
+    let known = membership.get_node(&id) == Some(&node);
+    let voter = membership.voter_ids().any(|v| v == id);
+    if known && voter {
+        tracing::info!(node = %node, "join: already a voter");
+        return Json(shards_info(raft)).into_response();
+    }
+    tracing::info!(node = %node, "join: adding as a learner");
+    if let Err(e) = raft.add_learner(id, node.clone(), true).await {
+        return error(StatusCode::SERVICE_UNAVAILABLE, format!("add learner: {e}"));
+    }
+    tracing::info!(node = %node, "join: learner caught up, promoting to voter");
+    let ids: BTreeSet<NodeId> = [id].into_iter().collect();
+    if let Err(e) = raft
+        .change_membership(ChangeMembers::AddVoterIds(ids), false)
+        .await
+    {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("promote to voter: {e}"),
+        );
+    }
+    Json(shards_info(raft)).into_response()
+}
+
+async fn forward(st: &MgmtState, leader: &NodeInfo, body: &[u8]) -> Response {
+    let url = format!("{}/join", leader.mgmt_url);
+    let sent = st
+        .client
+        .post(&url)
+        .header(crate::auth::HEADER, st.key.as_str())
+        .header("Content-Type", "application/json")
+        .timeout(Duration::from_secs(600))
+        .body(body.to_vec())
+        .send()
+        .await;
+    match sent {
+        Ok(resp) => {
+            let status =
+                StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let bytes = resp.bytes().await.unwrap_or_default();
+            (status, [("Content-Type", "application/json")], bytes).into_response()
+        }
+        Err(e) => error(
+            StatusCode::BAD_GATEWAY,
+            format!("forwarding the join to {url}: {e}"),
+        ),
+    }
+}
+
+/// Asks the management API at `mgmt_url` to add `me` to its cluster, retrying until it answers
+/// 200 (the leader may still be starting or electing) or `deadline` passes.
+pub async fn request_join(
+    mgmt_url: &str,
+    key: &ApiKey,
+    me: &NodeInfo,
+    deadline: Duration,
+) -> Result<ShardsInfo, String> {
+    let client = reqwest::Client::new();
+    let url = format!("{mgmt_url}/join");
+    let start = std::time::Instant::now();
+    loop {
+        let sent = client
+            .post(&url)
+            .header(crate::auth::HEADER, key.as_str())
+            .json(me)
+            .timeout(Duration::from_secs(600))
+            .send()
+            .await;
+        let why = match sent {
+            Ok(resp) if resp.status().is_success() => {
+                return resp
+                    .json::<ShardsInfo>()
+                    .await
+                    .map_err(|e| format!("join answer: {e}"));
+            }
+            Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED => {
+                return Err(format!("{url} refused the API key (401)"));
+            }
+            Ok(resp) => format!(
+                "HTTP {}: {}",
+                resp.status(),
+                resp.text().await.unwrap_or_default()
+            ),
+            Err(e) => e.to_string(),
+        };
+        if start.elapsed() > deadline {
+            return Err(format!("joining through {url}: {why}"));
+        }
+        tracing::warn!("join through {url} not done yet ({why}); retrying");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,263 @@
+//! Hyper tree storage: pages in RocksDB, a bounded cache of decoded pages shared by the writer
+//! and the readers, and the two [`PageStore`]s over them.
+//!
+//! Stored value of a page: `be64(written_at) || Page::to_bytes()`, where `written_at` is the
+//! tree size after the apply that wrote this version of the page. Key: `PageId::to_bytes()`
+//! (depth first, so the hot upper pages sit together).
+//!
+//! # Why readers can share the writer's cache
+//!
+//! Pages change with every apply, so a proof must read every page of one version of the tree.
+//! A reader works against a RocksDB snapshot and the tree size `S` recorded in it. The cache
+//! maps a page id to the *latest* version of that page together with its `written_at`, and:
+//!
+//! 1. only the writer inserts or replaces entries (it alone knows the latest version), and it
+//!    does so *before* the RocksDB write that makes that version visible;
+//! 2. a reader uses an entry only if its `written_at <= S`, and otherwise reads its snapshot.
+//!
+//! An entry with `written_at <= S`, seen after the reader's snapshot was taken, is the page at
+//! `S`: any later change at some size `<= S` was written to the cache before the snapshot could
+//! see size `S` (rule 1), so the entry would carry that later size. Evictions only send readers
+//! to their snapshot. A reader's own decoded pages are not inserted, since a page read from an
+//! old snapshot may no longer be the latest version.
+//!
+//! The cache counts approximate bytes and evicts least-recently-used pages beyond its budget,
+//! except the pages of the top [`PINNED_DEPTH`] levels (at most 4,369 pages), which every
+//! operation touches and which stay resident.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use lru::LruCache;
+use qed_core::hyper::{Page, PageId, PageStore};
+use rocksdb::{ColumnFamily, DB, ReadOptions, Snapshot};
+
+use crate::state_machine::StateError;
+
+/// Pages at this depth or above (depths 0, 4, 8, 12) are never evicted.
+pub const PINNED_DEPTH: u8 = 12;
+const SHARDS: usize = 16;
+
+/// One cached page version.
+#[derive(Clone)]
+pub struct CachedPage {
+    /// Tree size after the apply that wrote this version.
+    pub written_at: u64,
+    /// The decoded page, with its node hashes computed.
+    pub page: Arc<Page>,
+}
+
+struct Shard {
+    lru: LruCache<PageId, CachedPage>,
+    pinned: std::collections::HashMap<PageId, CachedPage>,
+    bytes: usize,
+}
+
+/// The shared, bounded cache of the latest version of hot pages.
+pub struct PageCache {
+    shards: Vec<Mutex<Shard>>,
+    budget_per_shard: usize,
+}
+
+/// Approximate memory held by a cached page: the struct, its entries and hashes, the map node.
+fn page_bytes(page: &Page) -> usize {
+    const OVERHEAD: usize = 160;
+    OVERHEAD
+        + page.len() * 48
+        + if page.has_hashes() {
+            (page.len() + 15) * 32
+        } else {
+            0
+        }
+}
+
+impl PageCache {
+    /// A cache holding about `budget` bytes of pages (pinned pages included).
+    pub fn new(budget: usize) -> PageCache {
+        let shards = (0..SHARDS)
+            .map(|_| {
+                Mutex::new(Shard {
+                    lru: LruCache::unbounded(),
+                    pinned: Default::default(),
+                    bytes: 0,
+                })
+            })
+            .collect();
+        PageCache {
+            shards,
+            budget_per_shard: budget / SHARDS,
+        }
+    }
+
+    fn shard(&self, id: &PageId) -> MutexGuard<'_, Shard> {
+        // Prefixes are bits of random digests: the last 4 bits of a page's prefix (the position
+        // it hangs from) spread pages evenly over the 16 shards without hashing the whole id.
+        let i = match id.depth().checked_sub(4) {
+            None => 0,
+            Some(d) => {
+                let byte = id.prefix().get(usize::from(d / 8)).copied().unwrap_or(0);
+                usize::from(if d % 8 == 0 { byte >> 4 } else { byte & 0x0f }) % SHARDS
+            }
+        };
+        // A poisoned shard only means another thread panicked while holding it; the map itself
+        // is still consistent (every mutation is a single call), so keep using it.
+        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cached latest version of `id`, if any.
+    pub fn get(&self, id: &PageId) -> Option<CachedPage> {
+        let mut shard = self.shard(id);
+        if let Some(p) = shard.pinned.get(id) {
+            return Some(p.clone());
+        }
+        shard.lru.get(id).cloned()
+    }
+
+    /// Records the latest version of a page (writer only).
+    pub fn put(&self, id: PageId, entry: CachedPage) {
+        let bytes = page_bytes(&entry.page);
+        let mut shard = self.shard(&id);
+        if id.depth() <= PINNED_DEPTH {
+            if let Some(old) = shard.pinned.insert(id, entry) {
+                shard.bytes = shard.bytes.saturating_sub(page_bytes(&old.page));
+            }
+            shard.bytes += bytes;
+            return;
+        }
+        if let Some(old) = shard.lru.put(id, entry) {
+            shard.bytes = shard.bytes.saturating_sub(page_bytes(&old.page));
+        }
+        shard.bytes += bytes;
+        while shard.bytes > self.budget_per_shard {
+            let Some((_, old)) = shard.lru.pop_lru() else {
+                break;
+            };
+            shard.bytes = shard.bytes.saturating_sub(page_bytes(&old.page));
+        }
+    }
+
+    /// Drops every entry (after a failed write or an import).
+    pub fn clear(&self) {
+        for shard in &self.shards {
+            let mut s = shard.lock().unwrap_or_else(|e| e.into_inner());
+            s.lru.clear();
+            s.pinned.clear();
+            s.bytes = 0;
+        }
+    }
+
+    /// Approximate bytes held.
+    pub fn bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).bytes)
+            .sum()
+    }
+
+    /// Pages held.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| {
+                let s = s.lock().unwrap_or_else(|e| e.into_inner());
+                s.lru.len() + s.pinned.len()
+            })
+            .sum()
+    }
+
+    /// Whether the cache holds no page.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Encodes a page version for the hyper column family.
+pub fn encode_page(written_at: u64, page: &Page) -> Vec<u8> {
+    let body = page.to_bytes();
+    let mut out = Vec::with_capacity(8 + body.len());
+    out.extend_from_slice(&written_at.to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Decodes a stored page version: `(written_at, page)`.
+pub fn decode_page(id: &PageId, value: &[u8]) -> Result<(u64, Page), StateError> {
+    let (at, body) = value.split_first_chunk::<8>().ok_or_else(|| {
+        StateError::Corrupt(format!("hyper page {id} is shorter than its header"))
+    })?;
+    let page =
+        Page::from_bytes(body).map_err(|e| StateError::Corrupt(format!("hyper page {id}: {e}")))?;
+    Ok((u64::from_be_bytes(*at), page))
+}
+
+/// The writer's view: the live database (which only the writer changes) through the cache.
+/// Every page it reads is the latest version, so it fills the cache.
+pub struct WriterPages<'a> {
+    /// The live database.
+    pub db: &'a DB,
+    /// Its hyper column family.
+    pub cf: &'a ColumnFamily,
+    /// The shared cache.
+    pub cache: &'a PageCache,
+}
+
+impl PageStore for WriterPages<'_> {
+    type Error = StateError;
+
+    fn page(&self, id: &PageId) -> Result<Option<Page>, StateError> {
+        if let Some(hit) = self.cache.get(id) {
+            return Ok(Some((*hit.page).clone()));
+        }
+        let Some(value) = self.db.get_pinned_cf(self.cf, id.to_bytes())? else {
+            return Ok(None);
+        };
+        let (written_at, mut page) = decode_page(id, &value)?;
+        page.compute_hashes();
+        let page = Arc::new(page);
+        self.cache.put(
+            *id,
+            CachedPage {
+                written_at,
+                page: page.clone(),
+            },
+        );
+        Ok(Some((*page).clone()))
+    }
+}
+
+/// A reader's view: one RocksDB snapshot at tree size `size`, through the cache entries that
+/// are valid at that size (see the module documentation).
+pub struct SnapshotPages<'a> {
+    /// The database.
+    pub db: &'a DB,
+    /// Its hyper column family.
+    pub cf: &'a ColumnFamily,
+    /// The snapshot every miss reads.
+    pub snapshot: &'a Snapshot<'a>,
+    /// The tree size recorded in that snapshot.
+    pub size: u64,
+    /// The shared cache.
+    pub cache: &'a PageCache,
+}
+
+impl PageStore for SnapshotPages<'_> {
+    type Error = StateError;
+
+    fn page(&self, id: &PageId) -> Result<Option<Page>, StateError> {
+        if let Some(hit) = self.cache.get(id).filter(|c| c.written_at <= self.size) {
+            return Ok(Some((*hit.page).clone()));
+        }
+        let mut opts = ReadOptions::default();
+        opts.set_snapshot(self.snapshot);
+        let Some(value) = self.db.get_pinned_cf_opt(self.cf, id.to_bytes(), &opts)? else {
+            return Ok(None);
+        };
+        let (written_at, page) = decode_page(id, &value)?;
+        if written_at > self.size {
+            return Err(StateError::Corrupt(format!(
+                "hyper page {id} written at size {written_at} seen in a snapshot of size {}",
+                self.size
+            )));
+        }
+        Ok(Some(page))
+    }
+}

@@ -1,0 +1,410 @@
+//! # qed-tests: end-to-end tests of the real `qed` binary
+//!
+//! The tests in `tests/tests/*.rs` start `qed start` as a child process on 127.0.0.1 (free ports,
+//! a temporary directory per node) and drive it with the client library of qed-agents, checking
+//! every answer with qed-core's verifiers.
+//!
+//! ## Which `qed` binary runs
+//!
+//! `CARGO_BIN_EXE_qed` exists only for tests of the package that owns the binary (qed-server),
+//! so this crate finds the binary itself, once per test process ([`qed_bin`]):
+//!
+//! 1. if `QED_BIN` is set, that file is used as is (for CI jobs that built it already, or to test
+//!    a release build);
+//! 2. otherwise it runs `$CARGO build -p qed-server --bin qed` (`--release` when the tests are
+//!    built without debug assertions) in the workspace, with the same environment, hence the
+//!    same `CARGO_TARGET_DIR` and `.cargo/config.toml`, and takes the path of the executable
+//!    from cargo's JSON messages. When the binary is up to date this costs about a second; when
+//!    it is not, the tests never run a stale server.
+//!
+//! `cargo test` releases the build directory lock before it runs the test binaries, so the
+//! nested build does not wait on the outer one.
+//!
+//! ## Processes are always cleaned up
+//!
+//! Every child is spawned with `kill_on_drop`: a [`Node`] (or a [`run_qed`] call that times out)
+//! kills its process when it is dropped, including when a test panics. When a test panics while
+//! a node is alive, the tail of that node's log is printed to help diagnose it; set
+//! `QED_TEST_KEEP=1` to keep the temporary directories.
+
+use std::collections::HashSet;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use qed_agents::client::{Client, ClientOptions};
+use qed_core::snapshot::VerifierKey;
+use tempfile::TempDir;
+use tokio::process::{Child, Command};
+
+/// The `qed` binary under test (built or located once per process; see the crate docs).
+///
+/// Panics with cargo's explanation when the binary cannot be built: no test can run then.
+pub fn qed_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("QED_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => build_qed().unwrap_or_else(|e| panic!("cannot build the qed binary: {e}")),
+    })
+}
+
+fn build_qed() -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace directory")?;
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.current_dir(workspace)
+        .args([
+            "build",
+            "-p",
+            "qed-server",
+            "--bin",
+            "qed",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit());
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    let out = cmd.output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo build failed ({})", out.status));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "qed")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| "cargo reported no qed executable".to_string())
+}
+
+/// A loopback port that was free a moment ago and that no other node of this process uses.
+pub fn free_port() -> u16 {
+    static TAKEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("cannot bind a loopback port: {e}"));
+        let mut taken = TAKEN.lock().unwrap_or_else(|p| p.into_inner());
+        if taken.get_or_insert_with(HashSet::new).insert(port) {
+            return port;
+        }
+    }
+}
+
+/// Runs `qed ARGS...` to completion, killing it after `timeout` (then this panics).
+pub async fn run_qed(args: &[&str], timeout: Duration) -> Output {
+    let mut cmd = Command::new(qed_bin());
+    cmd.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    match tokio::time::timeout(timeout, cmd.output()).await {
+        Ok(Ok(out)) => out,
+        Ok(Err(e)) => panic!("cannot run qed {args:?}: {e}"),
+        Err(_) => panic!("qed {args:?} did not finish within {timeout:?}"),
+    }
+}
+
+/// A signing key made by `qed generate signerkeys`.
+#[derive(Debug, Clone)]
+pub struct SignerKey {
+    /// The private key file (`-y`).
+    pub path: PathBuf,
+    /// The verifier key string the command printed.
+    pub verifier_key: String,
+}
+
+impl SignerKey {
+    /// The parsed verifier key.
+    pub fn key(&self) -> VerifierKey {
+        self.verifier_key
+            .parse()
+            .unwrap_or_else(|e| panic!("bad verifier key {:?}: {e}", self.verifier_key))
+    }
+}
+
+/// Runs `qed generate signerkeys --path DIR` and finds the verifier key in what it prints.
+pub async fn generate_key(dir: &Path) -> SignerKey {
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    let dir_str = dir.to_str().expect("temporary paths are UTF-8");
+    let out = run_qed(
+        &["generate", "signerkeys", "--path", dir_str],
+        Duration::from_secs(30),
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "qed generate signerkeys failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verifier_key = stdout
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | ',' | ';')))
+        .find(|w| w.parse::<VerifierKey>().is_ok())
+        .unwrap_or_else(|| panic!("no verifier key string in: {stdout}"))
+        .to_string();
+    SignerKey {
+        path: dir.join("qed_ed25519"),
+        verifier_key,
+    }
+}
+
+/// One `qed start` process and everything needed to start it again with the same flags.
+pub struct Node {
+    dir: Option<TempDir>,
+    /// The shared secret (`-k`).
+    pub api_key: String,
+    /// The signing key.
+    pub signer: SignerKey,
+    /// Where the HTTP API listens.
+    pub http_addr: SocketAddr,
+    args: Vec<String>,
+    child: Option<Child>,
+    starts: u32,
+}
+
+impl Node {
+    /// Starts a fresh single-node cluster in a new temporary directory and waits until it leads.
+    pub async fn start() -> Node {
+        let dir = tempfile::Builder::new()
+            .prefix("qed-e2e-")
+            .tempdir()
+            .expect("a temporary directory");
+        let signer = generate_key(&dir.path().join("keys")).await;
+        let api_key = format!("e2e-secret-{}", free_port());
+        let http_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let addr = |port: u16| format!("127.0.0.1:{port}");
+        let args = vec![
+            "start".into(),
+            "-k".into(),
+            api_key.clone(),
+            "-p".into(),
+            path("db"),
+            "--raftpath".into(),
+            path("raft"),
+            "-y".into(),
+            signer.path.to_string_lossy().into_owned(),
+            "--http-addr".into(),
+            http_addr.to_string(),
+            "--raft-addr".into(),
+            addr(free_port()),
+            "--mgmt-addr".into(),
+            addr(free_port()),
+            "--metrics-addr".into(),
+            addr(free_port()),
+            "--node-id".into(),
+            "1".into(),
+            "-l".into(),
+            "info".into(),
+        ];
+        let mut node = Node {
+            dir: Some(dir),
+            api_key,
+            signer,
+            http_addr,
+            args,
+            child: None,
+            starts: 0,
+        };
+        node.spawn();
+        node.wait_ready(Duration::from_secs(60)).await;
+        node
+    }
+
+    /// The node's directory (keys, databases, log).
+    pub fn dir(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new("."), |d| d.path())
+    }
+
+    /// The HTTP endpoint, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
+    /// The trusted verifier key.
+    pub fn key(&self) -> VerifierKey {
+        self.signer.key()
+    }
+
+    /// A client with the node's secret and the default retries.
+    pub fn client(&self) -> Client {
+        self.client_with(ClientOptions::default())
+    }
+
+    /// A client with the node's secret and the given options.
+    pub fn client_with(&self, opts: ClientOptions) -> Client {
+        let opts = ClientOptions {
+            api_key: Some(self.api_key.clone()),
+            ..opts
+        };
+        Client::new(&[self.url()], opts).expect("a valid endpoint")
+    }
+
+    /// The process id of the running server.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(Child::id)
+    }
+
+    /// Spawns `qed start` with the node's flags; its output is appended to `node.log`.
+    pub fn spawn(&mut self) {
+        assert!(self.child.is_none(), "the node is already running");
+        self.starts += 1;
+        let log_path = self.dir().join("node.log");
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .expect("the node log");
+        use std::io::Write;
+        let _ = writeln!(log, "===== start #{} =====", self.starts);
+        let err = log.try_clone().expect("the node log");
+        let child = Command::new(qed_bin())
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err))
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", qed_bin().display()));
+        self.child = Some(child);
+    }
+
+    /// Waits until the node answers and leads its cluster; panics with its log after `timeout`
+    /// or if it exits.
+    pub async fn wait_ready(&mut self, timeout: Duration) {
+        let probe = self.client_with(ClientOptions {
+            max_retries: 0,
+            timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_millis(500),
+            ..ClientOptions::default()
+        });
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                panic!(
+                    "the node exited during start-up ({status}):\n{}",
+                    self.log_tail(60)
+                );
+            }
+            if let Ok(info) = probe.info().await
+                && (info.role.eq_ignore_ascii_case("leader")
+                    || info.leader_id.as_deref() == Some(info.node_id.as_str()))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the node was not ready after {timeout:?}:\n{}",
+                self.log_tail(60)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Asks the node to stop (SIGTERM) and waits for it; returns its exit status.
+    pub async fn stop(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("the node is running");
+        let pid = child.id().expect("a running child has a pid");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "cannot send SIGTERM to {pid}"
+        );
+        match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(e)) => panic!("cannot wait for the node: {e}"),
+            Err(_) => panic!(
+                "the node did not stop within {timeout:?} of SIGTERM:\n{}",
+                self.log_tail(40)
+            ),
+        }
+    }
+
+    /// Kills the node at once (SIGKILL, like `kill -9`) and reaps it.
+    pub async fn kill9(&mut self) {
+        let mut child = self.child.take().expect("the node is running");
+        child.start_kill().expect("SIGKILL");
+        let _ = child.wait().await;
+    }
+
+    /// Starts the node again with the same flags and waits until it leads.
+    pub async fn restart(&mut self) {
+        self.spawn();
+        self.wait_ready(Duration::from_secs(60)).await;
+    }
+
+    /// The last `lines` lines of the node's log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(self.dir().join("node.log")).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "----- last lines of the node log ({}) -----\n{}",
+                self.dir().display(),
+                self.log_tail(40)
+            );
+        }
+        if std::env::var_os("QED_TEST_KEEP").is_some()
+            && let Some(dir) = self.dir.take()
+        {
+            eprintln!("keeping {}", dir.keep().display());
+        }
+    }
+}
+
+/// A small deterministic generator for test randomness (seeded from the clock and printed, so a
+/// failing run can be replayed with `QED_TEST_SEED`).
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from `QED_TEST_SEED`, or else the clock; prints the seed.
+    pub fn from_env(test: &str) -> Rng {
+        let seed = std::env::var("QED_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        eprintln!("{test}: QED_TEST_SEED={seed}");
+        Rng(seed)
+    }
+
+    /// The next 64 random bits (SplitMix64).
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A value in `lo..hi` (`lo` when the range is empty).
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        if hi <= lo {
+            lo
+        } else {
+            lo + self.next_u64() % (hi - lo)
+        }
+    }
+}
