@@ -70,7 +70,9 @@ export class QedClient {
     this.storePath = options.storePath || ((size) => `/snapshot/${size}`);
     this.verifierKey = options.verifierKey;
     this.apiKey = options.apiKey;
-    this.fetch = options.fetch || globalThis.fetch;
+    // Bound: browsers refuse a fetch called as a method of another object ("Illegal invocation").
+    const f = options.fetch || globalThis.fetch;
+    this.fetch = typeof f === 'function' ? (...args) => f.apply(globalThis, args) : undefined;
     this.timeoutMs = options.timeoutMs || DEFAULT_TIMEOUT_MS;
   }
 
