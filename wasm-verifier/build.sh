@@ -4,6 +4,7 @@
 #   pkg/node/    CommonJS for Node  (wasm-bindgen --target nodejs), loaded synchronously
 #   pkg/web/     ES module for browsers and bundlers (wasm-bindgen --target web); call init() once
 #   pkg/*/index.js   the entry points: every export wrapped so that nothing can throw
+#   (the web glue and entry point are minified with terser; see npm-deps.sh)
 #   pkg/*/client.mjs the fetch helper (asks a QED server and a snapshot store, verifies)
 #
 # One cargo build in the dedicated `wasm` profile (opt-level z, fat LTO, one codegen unit,
@@ -28,9 +29,10 @@ wasm-bindgen --version | grep -qF "$WASM_BINDGEN_VERSION" ||
 wasm-opt --version | grep -q "version 1[2-9][0-9]" ||
   { echo "build.sh: wasm-opt must be binaryen >= 120 (Debian's 108 breaks wasm-bindgen output)" >&2; exit 1; }
 
-# Shorter panic-location paths in the module (they are never shown: panics abort). The config's
-# wasm32 rustflags (compact SHA-2) are repeated because RUSTFLAGS replaces them.
-RUSTFLAGS="--cfg sha2_backend=\"soft\" --cfg sha2_backend_soft=\"compact\" --remap-path-prefix=$repo=q"
+# The config's wasm32 rustflags (compact SHA-2, fiat field arithmetic) are repeated because
+# RUSTFLAGS replaces them; shorter panic-location paths in the module (never shown: panics abort).
+RUSTFLAGS="--cfg sha2_backend=\"soft\" --cfg sha2_backend_soft=\"compact\" --cfg curve25519_dalek_backend=\"fiat\""
+RUSTFLAGS="$RUSTFLAGS --remap-path-prefix=$repo=q"
 for index in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
   RUSTFLAGS="$RUSTFLAGS --remap-path-prefix=${index%/}="
 done
@@ -50,10 +52,17 @@ for target in nodejs web; do
   node "$here/js/strip-jsdoc.mjs" "$dir/qed_verifier.js"
   cp "$here/js/client.mjs" "$here/js/client.d.mts" "$dir/"
 done
+# What browsers download is minified (terser, from js-tests/): the web glue and entry point.
+# The Node build stays readable; the API documentation is in the .d.ts files.
+"$here/npm-deps.sh"
+terser="$here/js-tests/node_modules/.bin/terser"
+minify() { "$terser" "$1" --module --compress --mangle --comments '/@ts-self-types/' -o "$1.min" && mv "$1.min" "$1"; }
 cp "$here/js/index.node.cjs" "$pkg/node/index.js"
 cp "$here/js/index.node.d.ts" "$pkg/node/index.d.ts"
 cp "$here/js/index.web.js" "$pkg/web/index.js"
 cp "$here/js/index.web.d.ts" "$pkg/web/index.d.ts"
+minify "$pkg/web/qed_verifier.js"
+minify "$pkg/web/index.js"
 cp "$here/js/package.json" "$pkg/package.json"
 cp "$here/README.md" "$pkg/README.md"
 # Node reads each folder's own module type (the web glue is ESM, the node glue CommonJS).
