@@ -29,11 +29,22 @@ fn main() {
         let mut files = Vec::new();
         json_files(&data.join(kind), &mut files);
         files.sort();
-        let _ = writeln!(code, "/// Every `{kind}` probe: (path under history/, JSON text).");
-        let _ = writeln!(code, "pub const {}: &[(&str, &str)] = &[", kind.to_uppercase());
+        let _ = writeln!(
+            code,
+            "/// Every `{kind}` probe: (path under history/, JSON text)."
+        );
+        let _ = writeln!(
+            code,
+            "pub const {}: &[(&str, &str)] = &[",
+            kind.to_uppercase()
+        );
         for f in &files {
             let name = f.strip_prefix(&data).unwrap_or(f).display().to_string();
-            let _ = writeln!(code, "    ({name:?}, include_str!({:?})),", f.display().to_string());
+            let _ = writeln!(
+                code,
+                "    ({name:?}, include_str!({:?})),",
+                f.display().to_string()
+            );
         }
         code.push_str("];\n");
     }

@@ -51,21 +51,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let receipt = log.receipt(i, d, false)?;
         receipts.insert(to_hex(&d), text(&receipt));
         tlog_proofs.insert(to_hex(&d), receipt.to_tlog_proof());
-        membership.insert(format!("{}@latest", to_hex(&d)), text(&log.membership(&d, None)?));
+        membership.insert(
+            format!("{}@latest", to_hex(&d)),
+            text(&log.membership(&d, None)?),
+        );
         for q in 0..n {
-            membership.insert(format!("{}@{q}", to_hex(&d)), text(&log.membership(&d, Some(q))?));
+            membership.insert(
+                format!("{}@{q}", to_hex(&d)),
+                text(&log.membership(&d, Some(q))?),
+            );
         }
     }
     let absent = digest(b"never added");
-    membership.insert(format!("{}@latest", to_hex(&absent)), text(&log.membership(&absent, None)?));
+    membership.insert(
+        format!("{}@latest", to_hex(&absent)),
+        text(&log.membership(&absent, None)?),
+    );
     for q in 0..n {
-        membership.insert(format!("{}@{q}", to_hex(&absent)), text(&log.membership(&absent, Some(q))?));
+        membership.insert(
+            format!("{}@{q}", to_hex(&absent)),
+            text(&log.membership(&absent, Some(q))?),
+        );
     }
     let mut incremental = BTreeMap::new();
     let mut snapshots = BTreeMap::new();
     for start in 0..n {
         for end in start..n {
-            incremental.insert(format!("{start}-{end}"), text(&log.incremental(start, end)?));
+            incremental.insert(
+                format!("{start}-{end}"),
+                text(&log.incremental(start, end)?),
+            );
         }
         if let Some(s) = log.snapshot_at(start + 1) {
             snapshots.insert((start + 1).to_string(), text(s));

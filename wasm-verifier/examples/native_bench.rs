@@ -35,7 +35,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let signer = Signer::new("example.com/qed-bench", &[0x42; 32])?;
     let key_text = signer.verifier_key().to_string();
     let mut log = MemoryLog::new(signer);
-    let digests: Vec<_> = (0..EVENTS).map(|i| digest(format!("event {i}").as_bytes())).collect();
+    let digests: Vec<_> = (0..EVENTS)
+        .map(|i| digest(format!("event {i}").as_bytes()))
+        .collect();
     log.commit(&digests)?;
     let event = format!("event {VERSION}");
     let receipt = log.receipt(VERSION, digest(event.as_bytes()), false)?;
@@ -44,7 +46,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "verifierKey": key_text, "receipt": text, "event": event,
         "events": EVENTS, "version": VERSION, "proofHashes": receipt.proof.len(),
     });
-    std::fs::write(out.join("bench.json"), serde_json::to_string_pretty(&bench)?)?;
+    std::fs::write(
+        out.join("bench.json"),
+        serde_json::to_string_pretty(&bench)?,
+    )?;
 
     let key = VerifierKey::parse(&key_text)?;
     // The machine may be shared: besides the mean over all calls, report the fastest of 20
@@ -74,7 +79,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let r: Receipt = qed_core::json::from_str(black_box(&text)).expect("receipt");
         verify_receipt(&r, &key).is_ok()
     });
-    time("verify only", &|| verify_receipt(black_box(&receipt), &key).is_ok());
+    time("verify only", &|| {
+        verify_receipt(black_box(&receipt), &key).is_ok()
+    });
     println!(
         "(log of {EVENTS} events, receipt of version {VERSION}, {} proof hashes; input written to {})",
         receipt.proof.len(),

@@ -102,7 +102,10 @@ pub fn text(v: &JsValue, what: &str) -> Option<Result<String, Reason>> {
         )));
     }
     // Lone surrogates become U+FFFD, exactly as `TextEncoder` would encode them.
-    Some(s.as_string().ok_or_else(|| format!("{what} is not a string")))
+    Some(
+        s.as_string()
+            .ok_or_else(|| format!("{what} is not a string")),
+    )
 }
 
 /// A string, or the UTF-8 text in a `Uint8Array`.
@@ -138,7 +141,10 @@ pub fn hash(v: &JsValue, what: &str) -> Result<Hash, Reason> {
 /// An array of 32-byte hashes (each as [`hash`] takes it).
 pub fn hashes(v: &JsValue, what: &str) -> Result<Vec<Hash>, Reason> {
     if !is_array(v) {
-        return Err(format!("{what} must be an array of hashes, got {}", kind(v)));
+        return Err(format!(
+            "{what} must be an array of hashes, got {}",
+            kind(v)
+        ));
     }
     let len = Reflect::get(v, &JsValue::from_str("length"))
         .ok()

@@ -236,7 +236,10 @@ impl Reader<'_> {
     }
 
     /// Reads an array, calling `item` for each element; `item` must consume it.
-    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Result<(), Reason>) -> Result<(), Reason> {
+    fn array(
+        &mut self,
+        mut item: impl FnMut(&mut Self) -> Result<(), Reason>,
+    ) -> Result<(), Reason> {
         if !self.eat(b'[') {
             return Err(self.error("expected an array"));
         }
@@ -496,4 +499,106 @@ pub fn incremental(text: &str) -> Result<IncrementalAnswer, Reason> {
             proof: required(proof, "proof")?,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    //! The reader against qed-core's serde types: the same answers, the same verdicts on
+    //! malformed text. (These run natively; the wasm-bindgen-test suites run them in WebAssembly
+    //! through the exports.)
+    use super::*;
+    use qed_core::hash::digest;
+    use qed_core::log::MemoryLog;
+    use qed_core::snapshot::Signer;
+
+    fn log() -> MemoryLog {
+        let mut log = MemoryLog::new(Signer::new("example.com/json", &[1; 32]).unwrap());
+        for i in 0..10u32 {
+            log.commit(&[digest(&i.to_be_bytes())]).unwrap();
+        }
+        log
+    }
+
+    #[test]
+    fn reads_what_the_server_writes() {
+        let log = log();
+        for v in 0..10u64 {
+            let d = digest(&(v as u32).to_be_bytes());
+            let r = log.receipt(v, d, v % 2 == 0).unwrap();
+            assert_eq!(receipt(&qed_core::json::to_string(&r)).unwrap(), r);
+            for q in [None, Some(v), Some(9)] {
+                let m = log.membership(&d, q).unwrap();
+                assert_eq!(membership(&qed_core::json::to_string(&m)).unwrap(), m);
+            }
+            let i = log.incremental(v / 2, v).unwrap();
+            assert_eq!(incremental(&qed_core::json::to_string(&i)).unwrap(), i);
+            let s = log.snapshot_at(v + 1).unwrap();
+            assert_eq!(&snapshot(&qed_core::json::to_string(s)).unwrap(), s);
+        }
+        let absent = log.membership(&digest(b"absent"), Some(3)).unwrap();
+        assert_eq!(
+            membership(&qed_core::json::to_string(&absent)).unwrap(),
+            absent
+        );
+    }
+
+    #[test]
+    fn agrees_with_serde_on_edge_cases() {
+        let log = log();
+        let text =
+            qed_core::json::to_string(&log.receipt(3, digest(&3u32.to_be_bytes()), false).unwrap());
+        let cases = [
+            text.clone(),
+            format!(" \t\r\n{text} \n"),
+            text.replacen(
+                '{',
+                "{\"unknown\":[1,2.5e-3,{\"x\":null},true,\"\\u00e9\\ud83d\\ude00\"],",
+                1,
+            ),
+            text.replacen("\"version\":3", "\"version\":18446744073709551615", 1),
+            text.replacen("\"version\":3", "\"version\":18446744073709551616", 1),
+            text.replacen("\"version\":3", "\"version\":3.0", 1),
+            text.replacen("\"version\":3", "\"version\":03", 1),
+            text.replacen("\"version\":3", "\"version\":-3", 1),
+            text.replacen("\"version\":3", "\"version\":3e0", 1),
+            text.replacen("\"version\":3", "\"version\":\"3\"", 1),
+            text.replacen("\"version\":3", "\"version\":null", 1),
+            text.replacen("\"version\":3,", "", 1),
+            text.replacen('{', "{\"version\":3,", 1),
+            text.replacen("\"duplicate\":false", "\"duplicate\":0", 1),
+            text.replacen("\"proof\":[", "\"proof\":[1,", 1),
+            format!("{text},"),
+            format!("{text}{{}}"),
+            text[..text.len() - 1].to_string(),
+            "{\"a\":\"\\ud800\"}".into(),
+            "{\"a\":\"\u{1}\"}".into(),
+            "[]".into(),
+            "".into(),
+        ];
+        for case in &cases {
+            let ours = receipt(case).ok();
+            let serde = qed_core::json::from_str::<Receipt>(case).ok();
+            assert_eq!(ours, serde, "{case}");
+        }
+        // Upper-case hex is a hash too, as in qed-core.
+        let upper = text.replacen(
+            &qed_core::hash::to_hex(&digest(&3u32.to_be_bytes())),
+            &qed_core::hash::to_hex(&digest(&3u32.to_be_bytes())).to_uppercase(),
+            1,
+        );
+        assert!(receipt(&upper).is_ok());
+    }
+
+    #[test]
+    fn refuses_deep_nesting_and_long_proofs() {
+        let deep = format!("{{\"x\":{}1{}}}", "[".repeat(100), "]".repeat(100));
+        assert!(
+            incremental(&deep)
+                .unwrap_err()
+                .contains("nested too deeply")
+        );
+        let hashes = vec![format!("\"{}\"", "0".repeat(64)); 257].join(",");
+        let long = format!("{{\"start\":0,\"end\":1,\"proof\":[{hashes}]}}");
+        assert!(incremental(&long).unwrap_err().contains("more than 256"));
+    }
 }

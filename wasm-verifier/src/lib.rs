@@ -198,7 +198,9 @@ fn verifier_key(v: &JsValue) -> Result<VerifierKey, Reason> {
 fn snapshot(v: &JsValue, what: &str) -> Result<SnapshotJson, Reason> {
     let text = input::json_text(v, what)?;
     let note = if text.trim_start().starts_with('{') {
-        json::snapshot(&text).map_err(|e| about(what, e))?.checkpoint
+        json::snapshot(&text)
+            .map_err(|e| about(what, e))?
+            .checkpoint
     } else {
         text
     };
@@ -213,11 +215,7 @@ fn snapshot(v: &JsValue, what: &str) -> Result<SnapshotJson, Reason> {
 }
 
 /// Reads a JSON argument (object or text) with one of the [`json`] readers.
-fn answer<T>(
-    v: &JsValue,
-    what: &str,
-    read: fn(&str) -> Result<T, Reason>,
-) -> Result<T, Reason> {
+fn answer<T>(v: &JsValue, what: &str, read: fn(&str) -> Result<T, Reason>) -> Result<T, Reason> {
     let text = input::json_text(v, what)?;
     read(&text).map_err(|e| about(what, e))
 }
@@ -230,7 +228,9 @@ fn reason(e: VerifyError) -> Reason {
 /// of the UTF-8 encoding of a string. Returns `""` for anything else (and for inputs over
 /// 64 MiB), never throws.
 #[wasm_bindgen(unchecked_return_type = "string")]
-pub fn digest(#[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] event: JsValue) -> String {
+pub fn digest(
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array | string")] event: JsValue,
+) -> String {
     match input::event_bytes(&event, "event") {
         Ok(bytes) => to_hex(&qed_core::hash::digest(&bytes)),
         Err(_) => String::new(),

@@ -9,8 +9,8 @@ mod common;
 
 use common::*;
 use qed_verifier::{
-    digest, leaf_hash, verify_checkpoint, verify_consistency, verify_inclusion,
-    verify_incremental, verify_membership, verify_receipt,
+    digest, leaf_hash, verify_checkpoint, verify_consistency, verify_inclusion, verify_incremental,
+    verify_membership, verify_receipt,
 };
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -45,32 +45,79 @@ fn garbage() -> Vec<(&'static str, JsValue)> {
         ("{}", js("({})")),
         ("[]", js("[]")),
         ("[1, 2]", js("[1, 2]")),
-        ("array of 300 hashes", js("Array.from({ length: 300 }, () => new Uint8Array(32))")),
-        ("sparse array", js("(() => { const a = []; a[5] = 1; return a; })()")),
+        (
+            "array of 300 hashes",
+            js("Array.from({ length: 300 }, () => new Uint8Array(32))"),
+        ),
+        (
+            "sparse array",
+            js("(() => { const a = []; a[5] = 1; return a; })()"),
+        ),
         ("Uint8Array(0)", js("new Uint8Array(0)")),
         ("Uint8Array(31)", js("new Uint8Array(31)")),
         ("Uint8Array(33)", js("new Uint8Array(33)")),
         ("Int8Array(32)", js("new Int8Array(32)")),
         ("ArrayBuffer(32)", js("new ArrayBuffer(32)")),
         ("DataView", js("new DataView(new ArrayBuffer(32))")),
-        ("detached Uint8Array", js("(() => { const b = new ArrayBuffer(32); const u = new Uint8Array(b); structuredClone(b, { transfer: [b] }); return u; })()")),
+        (
+            "detached Uint8Array",
+            js(
+                "(() => { const b = new ArrayBuffer(32); const u = new Uint8Array(b); structuredClone(b, { transfer: [b] }); return u; })()",
+            ),
+        ),
         ("fake Uint8Array", js("Object.create(Uint8Array.prototype)")),
-        ("Uint8Array with a throwing length", js("(() => { const u = new Uint8Array(32); Object.defineProperty(u, 'length', { get() { throw new Error('length'); } }); return u; })()")),
-        ("proxy of a Uint8Array", js("new Proxy(new Uint8Array(32), { get() { throw new Error('trap'); } })")),
-        ("throwing proxy", js("new Proxy({}, { get() { throw new Error('get'); }, getPrototypeOf() { throw new Error('proto'); }, ownKeys() { throw new Error('keys'); }, has() { throw new Error('has'); } })")),
-        ("revoked proxy", js("(() => { const r = Proxy.revocable([], {}); r.revoke(); return r.proxy; })()")),
-        ("throwing getter", js("({ get digest() { throw new Error('getter'); }, get event() { throw new Error('getter'); }, get checkpoint() { throw new Error('getter'); } })")),
-        ("throwing toJSON", js("({ toJSON() { throw new Error('toJSON'); } })")),
-        ("cyclic object", js("(() => { const o = {}; o.self = o; return o; })()")),
+        (
+            "Uint8Array with a throwing length",
+            js(
+                "(() => { const u = new Uint8Array(32); Object.defineProperty(u, 'length', { get() { throw new Error('length'); } }); return u; })()",
+            ),
+        ),
+        (
+            "proxy of a Uint8Array",
+            js("new Proxy(new Uint8Array(32), { get() { throw new Error('trap'); } })"),
+        ),
+        (
+            "throwing proxy",
+            js(
+                "new Proxy({}, { get() { throw new Error('get'); }, getPrototypeOf() { throw new Error('proto'); }, ownKeys() { throw new Error('keys'); }, has() { throw new Error('has'); } })",
+            ),
+        ),
+        (
+            "revoked proxy",
+            js("(() => { const r = Proxy.revocable([], {}); r.revoke(); return r.proxy; })()"),
+        ),
+        (
+            "throwing getter",
+            js(
+                "({ get digest() { throw new Error('getter'); }, get event() { throw new Error('getter'); }, get checkpoint() { throw new Error('getter'); } })",
+            ),
+        ),
+        (
+            "throwing toJSON",
+            js("({ toJSON() { throw new Error('toJSON'); } })"),
+        ),
+        (
+            "cyclic object",
+            js("(() => { const o = {}; o.self = o; return o; })()"),
+        ),
         ("object with a bigint", js("({ version: 1n })")),
         ("Date", js("new Date(0)")),
         ("Map", js("new Map([[1, 2]])")),
-        ("deep nesting", js("JSON.parse('['.repeat(10000) + ']'.repeat(10000))")),
-        ("deeply nested text", js("'{\"a\":' .repeat(100000) + '1' + '}'.repeat(100000)")),
+        (
+            "deep nesting",
+            js("JSON.parse('['.repeat(10000) + ']'.repeat(10000))"),
+        ),
+        (
+            "deeply nested text",
+            js("'{\"a\":' .repeat(100000) + '1' + '}'.repeat(100000)"),
+        ),
         ("{ digest: 5 }", js("({ digest: 5 })")),
         ("{ event: null }", js("({ event: null })")),
         ("hex of 63 characters", s(&"a".repeat(63))),
-        ("hex with a non-hex character", s(&format!("{}g", "a".repeat(63)))),
+        (
+            "hex with a non-hex character",
+            s(&format!("{}g", "a".repeat(63))),
+        ),
     ]
 }
 
@@ -109,9 +156,13 @@ fn valid() -> Valid {
         note: log.latest().checkpoint.clone(),
         leaf: qed_core::history::leaf_hash(&ev(3)).to_vec(),
         proof: receipt.proof.clone(),
-        root: qed_core::hash::from_hex(&log.latest().history_digest).unwrap().to_vec(),
+        root: qed_core::hash::from_hex(&log.latest().history_digest)
+            .unwrap()
+            .to_vec(),
         cons: log.incremental(3, 8).unwrap().proof,
-        root4: qed_core::hash::from_hex(&log.snapshot_at(4).unwrap().history_digest).unwrap().to_vec(),
+        root4: qed_core::hash::from_hex(&log.snapshot_at(4).unwrap().history_digest)
+            .unwrap()
+            .to_vec(),
         key,
     }
 }
@@ -121,16 +172,38 @@ fn valid() -> Valid {
 fn spoil_each_argument(v: &Valid, label: &str, bad: &JsValue) {
     let key = || s(&v.key);
     // verifyInclusion / verifyConsistency: booleans.
-    let inc = |a: [JsValue; 5]| { let [a, b, c, d, e] = a; verify_inclusion(a, b, c, d, e) };
-    let good_inc = || [bytes(&v.leaf), n(3.0), n(9.0), hashes_js(&v.proof), bytes(&v.root)];
+    let inc = |a: [JsValue; 5]| {
+        let [a, b, c, d, e] = a;
+        verify_inclusion(a, b, c, d, e)
+    };
+    let good_inc = || {
+        [
+            bytes(&v.leaf),
+            n(3.0),
+            n(9.0),
+            hashes_js(&v.proof),
+            bytes(&v.root),
+        ]
+    };
     assert!(inc(good_inc()), "verifyInclusion, valid");
     for i in 0..5 {
         let mut args = good_inc();
         args[i] = bad.clone();
         assert!(!inc(args), "verifyInclusion arg {i} = {label}");
     }
-    let cons = |a: [JsValue; 5]| { let [a, b, c, d, e] = a; verify_consistency(a, b, c, d, e) };
-    let good_cons = || [n(4.0), n(9.0), hashes_js(&v.cons), bytes(&v.root4), bytes(&v.root)];
+    let cons = |a: [JsValue; 5]| {
+        let [a, b, c, d, e] = a;
+        verify_consistency(a, b, c, d, e)
+    };
+    let good_cons = || {
+        [
+            n(4.0),
+            n(9.0),
+            hashes_js(&v.cons),
+            bytes(&v.root4),
+            bytes(&v.root),
+        ]
+    };
     assert!(cons(good_cons()), "verifyConsistency, valid");
     for i in 0..5 {
         let mut args = good_cons();
@@ -152,45 +225,102 @@ fn spoil_each_argument(v: &Valid, label: &str, bad: &JsValue) {
         assert_eq!(lh, "", "leafHash({label})");
     }
     // The result-object exports.
-    assert_ok(&verify_checkpoint(s(&v.note), key()), "verifyCheckpoint, valid");
-    assert_failed_object(&verify_checkpoint(bad.clone(), key()), &format!("verifyCheckpoint(note = {label})"));
-    assert_failed_object(&verify_checkpoint(s(&v.note), bad.clone()), &format!("verifyCheckpoint(key = {label})"));
+    assert_ok(
+        &verify_checkpoint(s(&v.note), key()),
+        "verifyCheckpoint, valid",
+    );
+    assert_failed_object(
+        &verify_checkpoint(bad.clone(), key()),
+        &format!("verifyCheckpoint(note = {label})"),
+    );
+    assert_failed_object(
+        &verify_checkpoint(s(&v.note), bad.clone()),
+        &format!("verifyCheckpoint(key = {label})"),
+    );
 
-    assert_ok(&verify_receipt(s(&v.receipt), key(), JsValue::UNDEFINED), "verifyReceipt, valid");
-    assert_failed_object(&verify_receipt(bad.clone(), key(), JsValue::UNDEFINED), &format!("verifyReceipt(receipt = {label})"));
-    assert_failed_object(&verify_receipt(s(&v.receipt), bad.clone(), JsValue::UNDEFINED), &format!("verifyReceipt(key = {label})"));
+    assert_ok(
+        &verify_receipt(s(&v.receipt), key(), JsValue::UNDEFINED),
+        "verifyReceipt, valid",
+    );
+    assert_failed_object(
+        &verify_receipt(bad.clone(), key(), JsValue::UNDEFINED),
+        &format!("verifyReceipt(receipt = {label})"),
+    );
+    assert_failed_object(
+        &verify_receipt(s(&v.receipt), bad.clone(), JsValue::UNDEFINED),
+        &format!("verifyReceipt(key = {label})"),
+    );
     if !bad.is_null() && !bad.is_undefined() && !bad.is_string() {
-        assert_failed_object(&verify_receipt(s(&v.receipt), key(), bad.clone()), &format!("verifyReceipt(event = {label})"));
+        assert_failed_object(
+            &verify_receipt(s(&v.receipt), key(), bad.clone()),
+            &format!("verifyReceipt(event = {label})"),
+        );
     }
 
     let mem = |a: JsValue, b: JsValue, c: JsValue, d: JsValue| {
         let r = verify_membership(a, b, c, d);
-        assert!(get(&r, "member").as_bool().is_some(), "member is always a boolean");
+        assert!(
+            get(&r, "member").as_bool().is_some(),
+            "member is always a boolean"
+        );
         r
     };
     let ev2 = || s(&event(2));
-    assert_ok(&mem(s(&v.membership), s(&v.held), key(), ev2()), "verifyMembership, valid");
+    assert_ok(
+        &mem(s(&v.membership), s(&v.held), key(), ev2()),
+        "verifyMembership, valid",
+    );
     let what = |pos: &str| format!("verifyMembership({pos} = {label})");
     assert_failed_object(&mem(bad.clone(), s(&v.held), key(), ev2()), &what("answer"));
     if !bad.is_null() && !bad.is_undefined() {
-        assert_failed_object(&mem(s(&v.membership), bad.clone(), key(), ev2()), &what("snapshot"));
+        assert_failed_object(
+            &mem(s(&v.membership), bad.clone(), key(), ev2()),
+            &what("snapshot"),
+        );
     }
-    assert_failed_object(&mem(s(&v.membership), s(&v.held), bad.clone(), ev2()), &what("key"));
-    assert_failed_object(&mem(s(&v.membership), s(&v.held), key(), bad.clone()), &what("event"));
+    assert_failed_object(
+        &mem(s(&v.membership), s(&v.held), bad.clone(), ev2()),
+        &what("key"),
+    );
+    assert_failed_object(
+        &mem(s(&v.membership), s(&v.held), key(), bad.clone()),
+        &what("event"),
+    );
 
-    assert_ok(&verify_incremental(s(&v.incremental), s(&v.old), s(&v.new), key()), "verifyIncremental, valid");
+    assert_ok(
+        &verify_incremental(s(&v.incremental), s(&v.old), s(&v.new), key()),
+        "verifyIncremental, valid",
+    );
     let what = |pos: &str| format!("verifyIncremental({pos} = {label})");
-    assert_failed_object(&verify_incremental(bad.clone(), s(&v.old), s(&v.new), key()), &what("answer"));
-    assert_failed_object(&verify_incremental(s(&v.incremental), bad.clone(), s(&v.new), key()), &what("old"));
-    assert_failed_object(&verify_incremental(s(&v.incremental), s(&v.old), bad.clone(), key()), &what("new"));
-    assert_failed_object(&verify_incremental(s(&v.incremental), s(&v.old), s(&v.new), bad.clone()), &what("key"));
+    assert_failed_object(
+        &verify_incremental(bad.clone(), s(&v.old), s(&v.new), key()),
+        &what("answer"),
+    );
+    assert_failed_object(
+        &verify_incremental(s(&v.incremental), bad.clone(), s(&v.new), key()),
+        &what("old"),
+    );
+    assert_failed_object(
+        &verify_incremental(s(&v.incremental), s(&v.old), bad.clone(), key()),
+        &what("new"),
+    );
+    assert_failed_object(
+        &verify_incremental(s(&v.incremental), s(&v.old), s(&v.new), bad.clone()),
+        &what("key"),
+    );
 }
 
 /// A genuine Uint8Array (which `digest` and `leafHash` may accept).
 fn is_real_u8(v: &JsValue) -> bool {
     js_sys::ArrayBuffer::is_view(v) && v.is_instance_of::<js_sys::Uint8Array>() && {
-        let f = js_sys::Function::new_with_args("u", "try { return new Uint8Array(u).length >= 0; } catch { return false; }");
-        f.call1(&JsValue::NULL, v).ok().and_then(|r| r.as_bool()).unwrap_or(false)
+        let f = js_sys::Function::new_with_args(
+            "u",
+            "try { return new Uint8Array(u).length >= 0; } catch { return false; }",
+        );
+        f.call1(&JsValue::NULL, v)
+            .ok()
+            .and_then(|r| r.as_bool())
+            .unwrap_or(false)
     }
 }
 
@@ -214,7 +344,10 @@ fn missing_arguments() {
     assert_fail(&verify_checkpoint(u(), u()), "verifyCheckpoint()");
     assert_fail(&verify_receipt(u(), u(), u()), "verifyReceipt()");
     assert_fail(&verify_membership(u(), u(), u(), u()), "verifyMembership()");
-    assert_fail(&verify_incremental(u(), u(), u(), u()), "verifyIncremental()");
+    assert_fail(
+        &verify_incremental(u(), u(), u(), u()),
+        "verifyIncremental()",
+    );
 }
 
 /// Sizes and indexes at the edges: 2^53 - 1 as a number, beyond it only as a bigint, up to
@@ -225,20 +358,54 @@ fn huge_sizes_and_indexes() {
     let max_safe = n(9007199254740991.0);
     let beyond = n(9007199254740992.0);
     let max = big(u64::MAX);
-    for (index, size) in [(max_safe.clone(), max_safe.clone()), (max.clone(), max.clone()), (n(0.0), max.clone()), (big(u64::MAX - 1), max.clone())] {
+    for (index, size) in [
+        (max_safe.clone(), max_safe.clone()),
+        (max.clone(), max.clone()),
+        (n(0.0), max.clone()),
+        (big(u64::MAX - 1), max.clone()),
+    ] {
         let proof = hashes_js(&vec![[1; 32]; 64]);
         assert!(!verify_inclusion(zero(), index, size, proof, zero()));
     }
-    assert!(!verify_inclusion(zero(), n(0.0), beyond.clone(), hashes_js(&[]), zero()), "2^53 as a number is refused");
-    assert!(!verify_consistency(max.clone(), max.clone(), hashes_js(&[[1; 32]]), zero(), zero()));
-    assert!(verify_consistency(max.clone(), max.clone(), hashes_js(&[]), zero(), zero()), "equal sizes, equal roots");
-    assert!(!verify_consistency(beyond, max, hashes_js(&[]), zero(), zero()));
+    assert!(
+        !verify_inclusion(zero(), n(0.0), beyond.clone(), hashes_js(&[]), zero()),
+        "2^53 as a number is refused"
+    );
+    assert!(!verify_consistency(
+        max.clone(),
+        max.clone(),
+        hashes_js(&[[1; 32]]),
+        zero(),
+        zero()
+    ));
+    assert!(
+        verify_consistency(max.clone(), max.clone(), hashes_js(&[]), zero(), zero()),
+        "equal sizes, equal roots"
+    );
+    assert!(!verify_consistency(
+        beyond,
+        max,
+        hashes_js(&[]),
+        zero(),
+        zero()
+    ));
     // A JSON answer with versions at and beyond 2^64 - 1.
     let (log, key) = log(3);
     let text = to_json(&log.receipt(1, ev(1), false).unwrap());
-    for version in ["18446744073709551615", "18446744073709551616", "1e3", "1.0", "-1", "01", "99999999999999999999999"] {
+    for version in [
+        "18446744073709551615",
+        "18446744073709551616",
+        "1e3",
+        "1.0",
+        "-1",
+        "01",
+        "99999999999999999999999",
+    ] {
         let edited = text.replacen("\"version\":1", &format!("\"version\":{version}"), 1);
-        assert_fail(&verify_receipt(s(&edited), s(&key), JsValue::UNDEFINED), version);
+        assert_fail(
+            &verify_receipt(s(&edited), s(&key), JsValue::UNDEFINED),
+            version,
+        );
     }
 }
 
@@ -251,7 +418,10 @@ fn truncated_and_corrupted_inputs() {
     for cut in 0..v.note.len() {
         if let Some(prefix) = v.note.get(..cut) {
             assert_fail(&verify_checkpoint(s(prefix), key()), "truncated note");
-            assert_fail(&verify_checkpoint(bytes(&v.note.as_bytes()[..cut]), key()), "truncated note bytes");
+            assert_fail(
+                &verify_checkpoint(bytes(&v.note.as_bytes()[..cut]), key()),
+                "truncated note bytes",
+            );
         }
     }
     for i in 0..v.note.len() {
@@ -260,25 +430,47 @@ fn truncated_and_corrupted_inputs() {
         assert_fail(&verify_checkpoint(bytes(&b), key()), "corrupted note");
     }
     for prefix in prefixes(&v.receipt) {
-        assert_fail(&verify_receipt(s(prefix), key(), JsValue::UNDEFINED), "truncated receipt");
+        assert_fail(
+            &verify_receipt(s(prefix), key(), JsValue::UNDEFINED),
+            "truncated receipt",
+        );
     }
     for prefix in prefixes(&v.membership) {
         let r = verify_membership(s(prefix), s(&v.held), key(), s(&event(2)));
         assert_fail(&r, "truncated membership answer");
     }
     for prefix in prefixes(&v.incremental) {
-        assert_fail(&verify_incremental(s(prefix), s(&v.old), s(&v.new), key()), "truncated incremental answer");
+        assert_fail(
+            &verify_incremental(s(prefix), s(&v.old), s(&v.new), key()),
+            "truncated incremental answer",
+        );
     }
     for prefix in prefixes(&v.key) {
         assert_fail(&verify_checkpoint(s(&v.note), s(prefix)), "truncated key");
     }
     // JSON that is valid but of the wrong shape, and broken JSON strings.
     for text in [
-        "{\"version\":\"1\"}", "{\"proof\":{}}", "[]", "1", "\"x\"", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\x\"}",
-        "{\"a\":\"\u{1}\"}", "{\"a\" 1}", "{\"a\":1,}", "{,}", "{\"a\":01}", "{\"a\":-}", "{\"a\":1e}", "{\"a\":tru}",
+        "{\"version\":\"1\"}",
+        "{\"proof\":{}}",
+        "[]",
+        "1",
+        "\"x\"",
+        "{\"a\":\"\\ud800\"}",
+        "{\"a\":\"\\x\"}",
+        "{\"a\":\"\u{1}\"}",
+        "{\"a\" 1}",
+        "{\"a\":1,}",
+        "{,}",
+        "{\"a\":01}",
+        "{\"a\":-}",
+        "{\"a\":1e}",
+        "{\"a\":tru}",
     ] {
         assert_fail(&verify_receipt(s(text), key(), JsValue::UNDEFINED), text);
-        assert_fail(&verify_incremental(s(text), s(&v.old), s(&v.new), key()), text);
+        assert_fail(
+            &verify_incremental(s(text), s(&v.old), s(&v.new), key()),
+            text,
+        );
     }
 }
 
@@ -296,6 +488,12 @@ fn still_works_afterwards() {
         let _ = verify_membership(bad.clone(), bad.clone(), bad.clone(), bad);
         let _ = label;
     }
-    assert_ok(&verify_receipt(s(&v.receipt), s(&v.key), s(&event(3))), "receipt afterwards");
-    assert_ok(&verify_membership(s(&v.membership), s(&v.held), s(&v.key), s(&event(2))), "membership afterwards");
+    assert_ok(
+        &verify_receipt(s(&v.receipt), s(&v.key), s(&event(3))),
+        "receipt afterwards",
+    );
+    assert_ok(
+        &verify_membership(s(&v.membership), s(&v.held), s(&v.key), s(&event(2))),
+        "membership afterwards",
+    );
 }

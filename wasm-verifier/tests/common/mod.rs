@@ -25,14 +25,20 @@ pub fn assert_ok(obj: &JsValue, what: &str) -> JsValue {
         "{what}: expected ok, got reason {:?}",
         get(obj, "reason").as_string()
     );
-    assert!(get(obj, "reason").is_undefined(), "{what}: ok result has a reason");
+    assert!(
+        get(obj, "reason").is_undefined(),
+        "{what}: ok result has a reason"
+    );
     obj.clone()
 }
 
 /// Asserts a failed result with a non-empty reason and returns the reason.
 #[track_caller]
 pub fn assert_fail(obj: &JsValue, what: &str) -> String {
-    assert!(obj.is_object(), "{what}: the result is not an object: {obj:?}");
+    assert!(
+        obj.is_object(),
+        "{what}: the result is not an object: {obj:?}"
+    );
     assert!(!ok(obj), "{what}: expected a failure, got ok");
     let reason = get(obj, "reason").as_string().expect("reason is a string");
     assert!(!reason.is_empty(), "{what}: empty reason");
