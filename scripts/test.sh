@@ -24,9 +24,6 @@ step "qed-core is no_std: wasm32-unknown-unknown and thumbv7em-none-eabihf, no d
 cargo build -p qed-core --no-default-features --target wasm32-unknown-unknown
 cargo build -p qed-core --no-default-features --target thumbv7em-none-eabihf
 
-step "build the qed binary used by the end-to-end tests"
-cargo build -p qed-server --bin qed
-
 step "unit, property, integration and end-to-end tests (nextest)"
 cargo nextest run --workspace --all-features --no-fail-fast
 
