@@ -56,6 +56,7 @@ fn start(args: cli::StartArgs) -> Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if args.apikey == cli::DEFAULT_API_KEY {
         tracing::warn!(
@@ -64,11 +65,26 @@ fn start(args: cli::StartArgs) -> Result<()> {
         );
     }
     let config = args.to_config();
+    let api_key = args.apikey.clone();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let node = node::Node::start(config).await?;
         tracing::info!(verifier_key = %node.api.verifier_key, "signing snapshots");
+        print_quick_start(&node, &api_key);
         node.run_until(node::shutdown_signal()).await;
         Ok::<(), anyhow::Error>(())
     })
+}
+
+/// Prints the verifier key and two commands that add an event and verify it.
+fn print_quick_start(node: &node::Node, api_key: &str) {
+    let url = &node.info.http_url;
+    let key = &node.api.verifier_key;
+    println!("verifier key: {key}");
+    println!(
+        "add an event:    qed client --endpoint {url} -k '{api_key}' add --event 'hello world'"
+    );
+    println!(
+        "verify it:       qed client --endpoint {url} --verify --verifier-key '{key}' membership --event 'hello world'"
+    );
 }

@@ -166,7 +166,7 @@ pub struct Node {
     /// The bound metrics address, if any.
     pub metrics_addr: Option<SocketAddr>,
     ledger: LedgerHandle,
-    log_closed: std::sync::Weak<rocksdb::DB>,
+    log_closed: crate::consensus::log_store::LogClosed,
     http: JoinHandle<()>,
     others: Vec<JoinHandle<()>>,
     stop_http: tokio::sync::watch::Sender<bool>,
@@ -346,7 +346,7 @@ impl Node {
         // The databases close when their last handles drop (openraft's tasks, blocking reads in
         // flight): wait for that, so that a restart in the same process finds them unlocked.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while self.log_closed.strong_count() > 0 || !ledger_closed.is_closed() {
+        while !self.log_closed.is_closed() || !ledger_closed.is_closed() {
             if std::time::Instant::now() > deadline {
                 tracing::warn!("some database handles are still open after shutdown");
                 break;

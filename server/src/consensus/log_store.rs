@@ -36,6 +36,20 @@ pub struct LogStore {
     syncer: std::sync::mpsc::Sender<LogFlushed<TypeConfig>>,
     /// The last committed index openraft told us about (`u64::MAX` = none), for metrics.
     committed: Arc<AtomicU64>,
+    /// Set by the fsync thread once it has dropped the database.
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Tells when a [`LogStore`]'s database has been closed.
+pub struct LogClosed {
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LogClosed {
+    /// True once every store handle is dropped and RocksDB has closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
 }
 
 /// The last committed log index, shared with the log store.
@@ -83,15 +97,23 @@ impl LogStore {
         let db = Arc::new(db);
         let (tx, rx) = std::sync::mpsc::channel::<LogFlushed<TypeConfig>>();
         let sync_db = Arc::clone(&db);
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread_closed = Arc::clone(&closed);
         std::thread::Builder::new()
             .name("raft-log-fsync".into())
-            .spawn(move || sync_loop(&sync_db, &rx))
+            .spawn(move || {
+                sync_loop(&sync_db, &rx);
+                // Close the database before saying so (a reopen in the same process needs it).
+                drop(sync_db);
+                thread_closed.store(true, Ordering::Release);
+            })
             .map_err(OpenError::Thread)?;
         let committed = Arc::new(AtomicU64::new(u64::MAX));
         let store = LogStore {
             db,
             syncer: tx,
             committed,
+            closed,
         };
         if let Ok(Some(c)) = store.get_meta::<Option<LogId>>(KEY_COMMITTED) {
             store.note_committed(c.as_ref());
@@ -105,9 +127,11 @@ impl LogStore {
         CommittedIndex(Arc::clone(&self.committed))
     }
 
-    /// A weak handle that tells when the database has been closed (every store handle dropped).
-    pub fn closed_watch(&self) -> std::sync::Weak<DB> {
-        Arc::downgrade(&self.db)
+    /// A handle that tells when the database has been closed (every store handle dropped).
+    pub fn closed_watch(&self) -> LogClosed {
+        LogClosed {
+            closed: Arc::clone(&self.closed),
+        }
     }
 
     fn note_committed(&self, c: Option<&LogId>) {
