@@ -118,7 +118,7 @@ try {
   if (!bin) {
     console.log('real qed server: SKIPPED (no qed binary: set QED_BIN or build it with `cargo build -p qed-server --bin qed`)');
   } else {
-    for (const where of ['Node ES module', 'Chromium']) {
+    for (const where of ['Node ES module', 'Node CommonJS', 'Chromium']) {
       const qed = await startQed(bin, { apiKey: API_KEY });
       try {
         const env = { verifierKey: qed.verifierKey, apiKey: API_KEY, events: fixtures.events };
@@ -127,7 +127,8 @@ try {
           writeFileSync(join(project, 'env-server.json'), JSON.stringify(env));
           await withServer({ upstream: qed.url }, env, async (_, url) => report(label, await runBrowser(url, 'env-server.json')));
         } else {
-          await withServer({ upstream: qed.url }, env, async (e) => report(label, await runNode('check.mjs', e)));
+          const file = where === 'Node CommonJS' ? 'check.cjs' : 'check.mjs';
+          await withServer({ upstream: qed.url }, env, async (e) => report(label, await runNode(file, e)));
         }
       } finally {
         qed.stop();
