@@ -320,7 +320,10 @@ impl Reader<'_> {
             let end = start.saturating_add(64);
             if self.text.get(end) == Some(&b'"') {
                 let hex = self.text.get(start..end).unwrap_or_default();
-                if let Some(h) = core::str::from_utf8(hex).ok().and_then(qed_core::hash::from_hex) {
+                if let Some(h) = core::str::from_utf8(hex)
+                    .ok()
+                    .and_then(qed_core::hash::from_hex)
+                {
                     self.pos = end.saturating_add(1);
                     return Ok(h);
                 }
