@@ -36,10 +36,10 @@ step "build the package (build.sh: wasm profile, wasm-bindgen, wasm-opt, size bu
 "$here/build.sh"
 
 step "wasm-bindgen-test suites in Node"
-cargo test -q -p qed-verifier --target wasm32-unknown-unknown
+cargo test -p qed-verifier --target wasm32-unknown-unknown
 
 step "wasm-bindgen-test suites in headless Chromium"
-cargo test -q -p qed-verifier --target wasm32-unknown-unknown --features browser
+cargo test -p qed-verifier --target wasm32-unknown-unknown --features browser
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

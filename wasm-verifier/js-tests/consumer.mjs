@@ -12,6 +12,7 @@
 // Usage: node consumer.mjs PKG_DIR FIXTURES_JSON REPO_DIR
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,7 +118,7 @@ try {
   if (!bin) {
     console.log('real qed server: SKIPPED (no qed binary: set QED_BIN or build it with `cargo build -p qed-server --bin qed`)');
   } else {
-    for (const where of ['Node ES module', 'Chromium']) {
+    for (const where of ['Node ES module', 'Node CommonJS', 'Chromium']) {
       const qed = await startQed(bin, { apiKey: API_KEY });
       try {
         const env = { verifierKey: qed.verifierKey, apiKey: API_KEY, events: fixtures.events };
@@ -126,7 +127,8 @@ try {
           writeFileSync(join(project, 'env-server.json'), JSON.stringify(env));
           await withServer({ upstream: qed.url }, env, async (_, url) => report(label, await runBrowser(url, 'env-server.json')));
         } else {
-          await withServer({ upstream: qed.url }, env, async (e) => report(label, await runNode('check.mjs', e)));
+          const file = where === 'Node CommonJS' ? 'check.cjs' : 'check.mjs';
+          await withServer({ upstream: qed.url }, env, async (e) => report(label, await runNode(file, e)));
         }
       } finally {
         qed.stop();
@@ -134,7 +136,32 @@ try {
     }
   }
 
-  // 5. TypeScript: the typed consumer type-checks against the package's declarations.
+  // 5. The README's examples, taken from the installed package, run against the fixtures.
+  const readme = readFileSync(join(project, 'node_modules', 'qed-verifier', 'README.md'), 'utf8');
+  const examples = [...readme.matchAll(/<!-- example: (\S+) -->\n```js\n([\s\S]*?)```/g)];
+  const receiptFile = join(project, 'receipt-event-0.json');
+  writeFileSync(receiptFile, fixtures.receipts[createHash('sha256').update('event 0').digest('hex')]);
+  const exampleResults = [];
+  for (const [, name, code] of examples) {
+    writeFileSync(join(project, name), code);
+    await withServer(fx, {}, async (env) => {
+      const r = await new Promise((done) => {
+        const child = spawn(process.execPath, [name], {
+          cwd: project,
+          env: { ...process.env, QED_URL: env.server, QED_STORE: env.store, QED_VERIFIER_KEY: fixtures.verifierKey, QED_API_KEY: API_KEY, QED_RECEIPT_FILE: receiptFile },
+        });
+        let out = '';
+        child.stdout.on('data', (d) => { out += d; });
+        child.stderr.on('data', (d) => { out += d; });
+        child.on('close', (code) => done({ code, out }));
+      });
+      exampleResults.push({ name: `README example ${name}`, ok: r.code === 0, detail: r.out.slice(-1500) });
+    });
+  }
+  exampleResults.push({ name: 'the README has its 3 runnable examples', ok: examples.length === 3, detail: `${examples.length} found` });
+  report('README examples', exampleResults);
+
+  // 6. TypeScript: the typed consumer type-checks against the package's declarations.
   const tsc = join(here, 'node_modules', 'typescript', 'bin', 'tsc');
   const ts = spawnSync(process.execPath, [tsc, '-p', join(project, 'tsconfig.json')], { encoding: 'utf8' });
   if (ts.status === 0) {

@@ -136,12 +136,19 @@ impl Reader<'_> {
         }
         let mut out = Vec::new();
         loop {
+            // Copy the run up to the next quote, backslash or control character in one go.
+            let rest = self.text.get(self.pos..).unwrap_or_default();
+            let run = rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                .unwrap_or(rest.len());
+            out.extend_from_slice(rest.get(..run).unwrap_or_default());
+            self.pos += run;
             match self.bump() {
                 None => return Err(self.error("unterminated string")),
                 Some(b'"') => break,
                 Some(b'\\') => self.escape(&mut out)?,
-                Some(c) if c < 0x20 => return Err(self.error("control character in a string")),
-                Some(c) => out.push(c),
+                Some(_) => return Err(self.error("control character in a string")),
             }
         }
         // The input was a &str and escapes are pushed as UTF-8, so this cannot fail; it stays an
@@ -307,6 +314,21 @@ impl Reader<'_> {
     }
 
     fn hash(&mut self) -> Result<Hash, Reason> {
+        // Fast path: 64 characters between quotes, none of them an escape (hex never is).
+        if self.peek() == Some(b'"') {
+            let start = self.pos.saturating_add(1);
+            let end = start.saturating_add(64);
+            if self.text.get(end) == Some(&b'"') {
+                let hex = self.text.get(start..end).unwrap_or_default();
+                if let Some(h) = core::str::from_utf8(hex)
+                    .ok()
+                    .and_then(qed_core::hash::from_hex)
+                {
+                    self.pos = end.saturating_add(1);
+                    return Ok(h);
+                }
+            }
+        }
         let s = self.string()?;
         qed_core::hash::from_hex(&s).ok_or_else(|| self.error("expected 64 hex characters"))
     }

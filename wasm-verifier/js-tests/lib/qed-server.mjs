@@ -1,6 +1,6 @@
 // Starts a real single-node `qed` server on 127.0.0.1 (free ports) as docs/API.md and the seed's
 // advanced-usage document describe it, for the end-to-end tests of the npm package.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,6 +40,10 @@ export async function startQed(bin, { apiKey = 'my-key', timeoutMs = 60000 } = {
   const [http, raft, mgmt] = [await freePort(), await freePort(), await freePort()];
   const args = ['start', '-k', apiKey, '-p', join(dir, 'db'), '--raftpath', join(dir, 'raft'), '-y', keyFile,
     '--http-addr', `127.0.0.1:${http}`, '--raft-addr', `127.0.0.1:${raft}`, '--mgmt-addr', `127.0.0.1:${mgmt}`, '-l', 'error'];
+  // A metrics listener, when the binary has one, gets a free port too (its default is derived
+  // from the HTTP port and could be taken).
+  const help = spawnSync(bin, ['start', '--help'], { encoding: 'utf8', timeout: 30000 });
+  if (`${help.stdout}`.includes('--metrics-addr')) args.push('--metrics-addr', `127.0.0.1:${await freePort()}`);
   let output = '';
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => { output += d; });
