@@ -24,8 +24,15 @@ step "qed-core is no_std: wasm32-unknown-unknown and thumbv7em-none-eabihf, no d
 cargo build -p qed-core --no-default-features --target wasm32-unknown-unknown
 cargo build -p qed-core --no-default-features --target thumbv7em-none-eabihf
 
+# The end-to-end tests (tests/, wasm-verifier/) start the `qed` binary that this very build
+# makes (cargo builds a package's binaries for its integration tests), with the workspace's
+# unified features; without QED_BIN they would build it again with qed-server's own features.
+export QED_BIN="$PWD/target/debug/qed"
 step "unit, property, integration and end-to-end tests (nextest)"
 cargo nextest run --workspace --all-features --no-fail-fast
+
+step "the WASM verifier: wasm-bindgen-test in Node and Chromium, the npm package (wasm-verifier/test.sh)"
+QED_WORKSPACE_CHECKED=1 wasm-verifier/test.sh
 
 step "doc tests"
 cargo test --workspace --all-features --doc

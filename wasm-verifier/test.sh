@@ -24,13 +24,19 @@ step() { printf '\n=== wasm-verifier: %s (%d s so far) ===\n' "$*" $((SECONDS - 
 step "JavaScript tools (npm-deps.sh)"
 "$here/npm-deps.sh"
 
-step "rustfmt and clippy (native and wasm32, all targets, warnings are errors)"
-cargo fmt -p qed-verifier --check
-cargo clippy -q -p qed-verifier --all-targets --all-features -- -D warnings
-cargo clippy -q -p qed-verifier --target wasm32-unknown-unknown --all-targets --all-features -- -D warnings
+# scripts/test.sh sets QED_WORKSPACE_CHECKED=1: it has already run rustfmt, native clippy and
+# the native unit tests for the whole workspace (with its unified features; doing them again
+# here, for this package alone, would rebuild its dependencies).
+if [ "${QED_WORKSPACE_CHECKED:-}" != 1 ]; then
+  step "rustfmt, native clippy (all targets, warnings are errors)"
+  cargo fmt -p qed-verifier --check
+  cargo clippy -q -p qed-verifier --all-targets --all-features -- -D warnings
+  step "native unit tests (the JSON reader against qed-core's serde types)"
+  cargo test -q -p qed-verifier --lib
+fi
 
-step "native unit tests (the JSON reader against qed-core's serde types)"
-cargo test -q -p qed-verifier --lib
+step "clippy on wasm32 (all targets, warnings are errors)"
+cargo clippy -q -p qed-verifier --target wasm32-unknown-unknown --all-targets --all-features -- -D warnings
 
 step "build the package (build.sh: wasm profile, wasm-bindgen, wasm-opt, size budget)"
 "$here/build.sh"

@@ -67,6 +67,9 @@ pub enum Command {
         event: String,
     },
     /// Ask whether an event (or digest) is in the log, as of a version (default: the latest).
+    // `--version` is this command's own argument, not the program's version flag (which the
+    // `qed` binary propagates to every subcommand).
+    #[command(disable_version_flag = true)]
     Membership {
         /// The event (its UTF-8 bytes).
         #[arg(long, conflicts_with = "digest", required_unless_present = "digest")]
@@ -275,7 +278,9 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    /// Like the `qed` binary: a version flag propagated to every subcommand.
     #[derive(Parser)]
+    #[command(version, propagate_version = true)]
     struct Cli {
         #[command(flatten)]
         args: Args,
@@ -283,6 +288,12 @@ mod tests {
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         Cli::try_parse_from(std::iter::once("client").chain(argv.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 
     #[test]

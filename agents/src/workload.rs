@@ -686,7 +686,9 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    /// Like the `qed` binary: a version flag propagated to every subcommand.
     #[derive(Parser)]
+    #[command(version, propagate_version = true)]
     struct Cli {
         #[command(flatten)]
         args: Args,
@@ -694,6 +696,12 @@ mod tests {
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
         Cli::try_parse_from(std::iter::once("workload").chain(argv.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 
     #[test]
