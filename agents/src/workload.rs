@@ -472,7 +472,7 @@ async fn worker(client: Client, shared: Arc<Shared>, seed: u64) -> Histogram<u64
         let started = Instant::now();
         match one_request(&client, &shared, first, n, &mut rng).await {
             Ok((events, duplicates)) => {
-                h.saturating_record(started.elapsed().as_micros().try_into().unwrap_or(u64::MAX));
+                record_latency(&mut h, started.elapsed());
                 shared.record_success(events, duplicates);
             }
             Err(e) => shared.record_error(&e),
@@ -600,10 +600,19 @@ fn progress_bar(args: &Args) -> ProgressBar {
     bar
 }
 
+/// The longest latency a histogram holds: an hour, in microseconds.
+const MAX_LATENCY_US: u64 = 3_600_000_000;
+
 fn new_histogram() -> Histogram<u64> {
-    // An auto-resizing histogram of microseconds at 3 significant digits; `new` fails only for
-    // more than 5 digits, so this constant cannot fail.
-    Histogram::new(3).expect("3 significant digits are supported")
+    // Fixed bounds rather than auto-resizing: `saturating_record` clamps to the *current* upper
+    // bound before it would resize, which left an auto-resizing histogram stuck at 2 µs. These
+    // constants are valid (low >= 1, high >= 2 * low, 3 digits), so this cannot fail.
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("valid histogram bounds")
+}
+
+/// Records one request's latency (microseconds; an hour or more counts as an hour).
+fn record_latency(h: &mut Histogram<u64>, elapsed: Duration) {
+    h.saturating_record(elapsed.as_micros().try_into().unwrap_or(u64::MAX));
 }
 
 /// Prints the report for people.
@@ -767,7 +776,7 @@ mod tests {
         let shared = Shared::new(Plan::new(&a).unwrap(), 0, 0, ProgressBar::hidden());
         let mut h = new_histogram();
         for us in [1_000, 2_000, 100_000] {
-            h.record(us).unwrap();
+            record_latency(&mut h, Duration::from_micros(us));
             shared.record_success(1, 0);
         }
         let r = shared.report(&a, &h, Duration::from_secs(1), Some(0), Some(3));
