@@ -21,7 +21,7 @@ fi
 
 "$QED" start -k "$API_KEY" -p "$DATA/db" --raftpath "$DATA/raft" -y "$DATA/keys/qed_ed25519" \
   --http-addr "$HTTP_ADDR" --raft-addr 127.0.0.1:8500 --mgmt-addr 127.0.0.1:8700 \
-  --metrics-addr 127.0.0.1:8600 -l "$LEVEL" &
+  --metrics-addr 127.0.0.1:8600 -l "$LEVEL" >/dev/null &  # its stdout repeats the hints below
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null' INT TERM
 

@@ -20,10 +20,28 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("qed: {e:#}");
+            eprintln!("qed: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes joined by ": ", skipping a cause whose text the message before it
+/// already ends with (several library errors quote their source, which anyhow's `{:#}` would
+/// then print twice).
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Runs an agents' command on a fresh runtime; exit code 2 if the runtime cannot start.
@@ -87,4 +105,20 @@ fn print_quick_start(node: &node::Node, api_key: &str) {
     println!(
         "verify it:       qed client --endpoint {url} --verify --verifier-key '{key}' membership --event 'hello world'"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quoted_cause_is_printed_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(keys::KeyError::Io {
+            path: "k".into(),
+            source: io,
+        })
+        .context("loading the signing key");
+        assert_eq!(describe(&e), "loading the signing key: k: no such file");
+    }
 }
