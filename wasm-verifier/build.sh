@@ -7,10 +7,11 @@
 #   (the web glue and entry point are minified with terser; see npm-deps.sh)
 #   pkg/*/client.mjs the fetch helper (asks a QED server and a snapshot store, verifies)
 #
-# One cargo build in the dedicated `wasm` profile (opt-level z, fat LTO, one codegen unit,
-# panic=abort; see the root Cargo.toml), then wasm-bindgen 0.2.130 and wasm-opt (binaryen 132)
-# per target. `wasm-pack build --profile wasm --target nodejs` gives the same module; this
-# script does the steps itself so that both targets share one compilation and one layout.
+# wasm-pack builds each target in the dedicated `wasm` profile (opt-level z, fat LTO, one codegen
+# unit, panic=abort; see the root Cargo.toml) with the pinned wasm-bindgen 0.2.130 from PATH
+# (`--mode no-install`); the second target reuses the first one's compilation. wasm-pack's own
+# package.json and wasm-opt step are skipped (`--no-pack --no-opt`): this script runs wasm-opt
+# from binaryen 132 and writes one package.json for both targets.
 #
 # Usage: wasm-verifier/build.sh            (prints the sizes; writes pkg/SIZES.txt)
 # Env:   CARGO_TARGET_DIR (default: <repo>/target), WASM_OPT_FLAGS (default: -Oz --converge)
@@ -22,6 +23,7 @@ WASM_BINDGEN_VERSION=0.2.130
 WASM_OPT_FLAGS="${WASM_OPT_FLAGS:--Oz --converge}"
 
 need() { command -v "$1" >/dev/null || { echo "build.sh: $1 not found ($2)" >&2; exit 1; }; }
+need wasm-pack "cargo install wasm-pack --version =0.15.1"
 need wasm-bindgen "cargo install wasm-bindgen-cli --version =$WASM_BINDGEN_VERSION"
 need wasm-opt "npm install --prefix /opt/binaryen binaryen@132.0.0 (not Debian's binaryen 108)"
 wasm-bindgen --version | grep -qF "$WASM_BINDGEN_VERSION" ||
@@ -37,15 +39,15 @@ for index in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
   RUSTFLAGS="$RUSTFLAGS --remap-path-prefix=${index%/}="
 done
 export RUSTFLAGS
-(cd "$repo" && cargo build -p qed-verifier --lib --target wasm32-unknown-unknown --profile wasm)
-raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/qed_verifier.wasm"
 
 pkg="$here/pkg"
 rm -rf "$pkg"
 mkdir -p "$pkg"
 for target in nodejs web; do
   dir="$pkg/$([ "$target" = nodejs ] && echo node || echo web)"
-  wasm-bindgen --target "$target" --out-dir "$dir" "$raw"
+  wasm-pack --quiet build "$here" --mode no-install --no-pack --no-opt --profile wasm \
+    --target "$target" --out-dir "$dir"
+  rm -f "$dir/.gitignore"
   wasm-opt $WASM_OPT_FLAGS "$dir/qed_verifier_bg.wasm" -o "$dir/qed_verifier_bg.opt.wasm"
   mv "$dir/qed_verifier_bg.opt.wasm" "$dir/qed_verifier_bg.wasm"
   # The API documentation lives in the .d.ts; drop the JSDoc copies from the glue.

@@ -100,6 +100,11 @@ pub struct Args {
     /// Seconds to wait for one answer.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// Pace the run at this many events (or questions) per second in all, instead of as fast
+    /// as the server answers: request `i` is sent no earlier than `i / rate` seconds after the
+    /// start (for latency at a given load; give enough --concurrency to keep up).
+    #[arg(long)]
+    pub rate: Option<f64>,
 }
 
 /// The load a workload sends.
@@ -139,6 +144,9 @@ pub struct Report {
     pub errors: u64,
     /// Answers that did not verify (with --verify).
     pub verify_failures: u64,
+    /// The pace asked for with --rate (events or questions per second), if any.
+    #[serde(default)]
+    pub rate: Option<f64>,
     /// Wall time of the measured phase.
     pub duration_secs: f64,
     /// Successful requests per second.
@@ -271,6 +279,7 @@ struct Plan {
     count: Option<u64>,
     deadline_after: Option<Duration>,
     deadline: Option<Instant>,
+    rate: Option<f64>,
     digests: bool,
     event_size: usize,
     key: Option<VerifierKey>,
@@ -281,6 +290,11 @@ impl Plan {
         if args.concurrency == 0 {
             return Err(WorkloadError::Args(
                 "--concurrency must be at least 1".into(),
+            ));
+        }
+        if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+            return Err(WorkloadError::Args(
+                "--rate must be a positive number".into(),
             ));
         }
         if args.bulk_size == 0 || args.bulk_size > 10_000 {
@@ -321,6 +335,7 @@ impl Plan {
             count,
             deadline_after: args.duration,
             deadline: None,
+            rate: args.rate,
             digests: args.digests,
             event_size: args.event_size,
             key,
@@ -340,6 +355,8 @@ impl Plan {
 /// State shared by the workers.
 struct Shared {
     plan: Plan,
+    /// When the measured phase started (the origin of --rate's schedule).
+    started: Instant,
     /// Next event (or question) index to hand out.
     next: AtomicU64,
     preloaded: u64,
@@ -363,6 +380,7 @@ impl Shared {
         }
         Shared {
             plan,
+            started: Instant::now(),
             next: AtomicU64::new(0),
             preloaded,
             size_at_start,
@@ -374,6 +392,12 @@ impl Shared {
             first_errors: Mutex::new(Vec::new()),
             bar,
         }
+    }
+
+    /// When the request for index `first` is due under --rate (now when there is no pace).
+    fn due(&self, first: u64) -> Option<Instant> {
+        let rate = self.plan.rate?;
+        Some(self.started + Duration::from_secs_f64(first as f64 / rate))
     }
 
     /// Claims the next slice of work: `(first index, how many)`, or `None` when the run is over.
@@ -449,6 +473,7 @@ impl Shared {
             duplicates: self.duplicates.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             verify_failures: self.verify_failures.load(Ordering::Relaxed),
+            rate: self.plan.rate,
             duration_secs: secs,
             requests_per_sec: requests as f64 / secs,
             events_per_sec: events as f64 / secs,
@@ -469,6 +494,9 @@ async fn worker(client: Client, shared: Arc<Shared>, seed: u64) -> Histogram<u64
     let mut h = new_histogram();
     let mut rng = SplitMix(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x5eed);
     while let Some((first, n)) = shared.claim() {
+        if let Some(due) = shared.due(first) {
+            tokio::time::sleep_until(due.into()).await;
+        }
         let started = Instant::now();
         match one_request(&client, &shared, first, n, &mut rng).await {
             Ok((events, duplicates)) => {
@@ -745,6 +773,8 @@ mod tests {
             &["--bulk-size", "0"],
             &["--bulk-size", "10001"],
             &["--kind", "membership", "--preload", "0"],
+            &["--rate", "0"],
+            &["--rate", "NaN"],
         ] {
             assert!(
                 matches!(
@@ -756,6 +786,21 @@ mod tests {
         }
         let a = parse(&["--verify", "--verifier-key", "junk"]).unwrap();
         assert!(matches!(Plan::new(&a), Err(WorkloadError::Args(m)) if m.contains("verifier-key")));
+    }
+
+    #[test]
+    fn a_rate_schedules_requests_from_the_start() {
+        let a = parse(&["--rate", "200"]).unwrap();
+        let shared = Shared::new(Plan::new(&a).unwrap(), 0, 0, ProgressBar::hidden());
+        let due = shared.due(100).unwrap();
+        assert_eq!(due - shared.started, Duration::from_millis(500));
+        let unpaced = Shared::new(
+            Plan::new(&parse(&[]).unwrap()).unwrap(),
+            0,
+            0,
+            ProgressBar::hidden(),
+        );
+        assert_eq!(unpaced.due(100), None);
     }
 
     #[test]
