@@ -15,3 +15,6 @@
 pub mod client;
 pub mod client_cli;
 pub mod workload;
+
+#[cfg(test)]
+mod test_cli;

@@ -721,24 +721,14 @@ impl SplitMix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    /// Like the `qed` binary: a version flag propagated to every subcommand.
-    #[derive(Parser)]
-    #[command(version, propagate_version = true)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
 
     fn parse(argv: &[&str]) -> Result<Args, clap::Error> {
-        Cli::try_parse_from(std::iter::once("workload").chain(argv.iter().copied())).map(|c| c.args)
+        crate::test_cli::parse(argv)
     }
 
     #[test]
     fn the_command_line_is_well_formed() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
+        crate::test_cli::assert_well_formed::<Args>();
     }
 
     #[test]

@@ -270,32 +270,54 @@ async fn membership_of(
     Ok(Json(answer).into_response())
 }
 
-async fn membership(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
-    let req: Membership = input::json(&body)?;
-    if req.digest.is_some() {
-        return Err(ApiError::bad_request(
-            "this endpoint takes `event`; use /proofs/digest-membership for `digest`",
-        ));
+/// How a membership question names its event; each endpoint takes exactly one.
+#[derive(Clone, Copy)]
+enum Named {
+    /// `event`, base64 (`POST /proofs/membership`).
+    Event,
+    /// `digest`, hex (`POST /proofs/digest-membership`).
+    Digest,
+}
+
+/// Reads a membership question: the digest it asks about and its version, if any.
+fn question(body: &Bytes, named: Named) -> Result<(Hash, Option<u64>), ApiError> {
+    let req: Membership = input::json(body)?;
+    let (given, other, field, encoding, other_path) = match named {
+        Named::Event => (
+            req.event,
+            req.digest,
+            "event",
+            "base64",
+            "/proofs/digest-membership",
+        ),
+        Named::Digest => (req.digest, req.event, "digest", "hex", "/proofs/membership"),
+    };
+    let other_field = match named {
+        Named::Event => "digest",
+        Named::Digest => "event",
+    };
+    if other.is_some() {
+        return Err(ApiError::bad_request(format!(
+            "this endpoint takes `{field}`; use {other_path} for `{other_field}`"
+        )));
     }
-    let event = req
-        .event
-        .ok_or_else(|| ApiError::bad_request("missing field `event` (base64)"))?;
-    let digest = input::event_digest("event", &event)?;
-    membership_of(&st, digest, req.version).await
+    let value = given
+        .ok_or_else(|| ApiError::bad_request(format!("missing field `{field}` ({encoding})")))?;
+    let digest = match named {
+        Named::Event => input::event_digest(field, &value)?,
+        Named::Digest => input::hex_digest(field, &value)?,
+    };
+    Ok((digest, req.version))
+}
+
+async fn membership(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+    let (digest, version) = question(&body, Named::Event)?;
+    membership_of(&st, digest, version).await
 }
 
 async fn digest_membership(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
-    let req: Membership = input::json(&body)?;
-    if req.event.is_some() {
-        return Err(ApiError::bad_request(
-            "this endpoint takes `digest`; use /proofs/membership for `event`",
-        ));
-    }
-    let hex = req
-        .digest
-        .ok_or_else(|| ApiError::bad_request("missing field `digest` (hex)"))?;
-    let digest = input::hex_digest("digest", &hex)?;
-    membership_of(&st, digest, req.version).await
+    let (digest, version) = question(&body, Named::Digest)?;
+    membership_of(&st, digest, version).await
 }
 
 async fn incremental(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
