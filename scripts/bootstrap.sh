@@ -11,8 +11,16 @@ CARGO_FUZZ_VERSION=0.13.2
 
 log() { printf '[bootstrap] %s\n' "$*"; }
 # "server": only what building and running the qed binary needs (scripts/run.sh).
+# "fuzz": nightly and cargo-fuzz, for the fuzz targets of core/fuzz (not part of the suite).
 # "all" (default): everything the test suite needs (scripts/test.sh).
 MODE="${1:-all}"
+
+if [ "$MODE" = fuzz ]; then
+  rustup toolchain list | grep -q '^nightly' || { log "installing nightly"; rustup toolchain install nightly --profile minimal; }
+  cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION" ||
+    { log "cargo install cargo-fuzz"; cargo install -q --locked cargo-fuzz --version "=$CARGO_FUZZ_VERSION"; }
+  exit 0
+fi
 
 if [ "$MODE" = server ]; then
   need=()
@@ -29,7 +37,6 @@ fi
 for t in wasm32-unknown-unknown thumbv7em-none-eabihf; do
   rustup target list --installed | grep -qx "$t" || { log "adding target $t"; rustup target add "$t"; }
 done
-rustup toolchain list | grep -q '^nightly' || { log "installing nightly (cargo fuzz only)"; rustup toolchain install nightly --profile minimal; }
 
 # 2. Debian packages: clang for bindgen, the system RocksDB, a browser for the wasm tests.
 need=()
@@ -54,7 +61,6 @@ has() { command -v "$1" >/dev/null 2>&1 && "$1" --version 2>/dev/null | grep -qF
 # Not --locked: its lockfile pins a webpki-roots release this registry does not serve.
 has wasm-bindgen "$WASM_BINDGEN_VERSION" || { log "cargo install wasm-bindgen-cli"; cargo install -q wasm-bindgen-cli --version "=$WASM_BINDGEN_VERSION"; }
 has wasm-pack "$WASM_PACK_VERSION"       || { log "cargo install wasm-pack"; cargo install -q --locked wasm-pack --version "=$WASM_PACK_VERSION"; }
-has cargo-fuzz "$CARGO_FUZZ_VERSION"     || { log "cargo install cargo-fuzz"; cargo install -q --locked cargo-fuzz --version "=$CARGO_FUZZ_VERSION"; }
 command -v cargo-nextest >/dev/null      || { log "cargo install cargo-nextest"; cargo install -q --locked cargo-nextest; }
 
-log "toolchain ok: $(wasm-bindgen --version) | $(wasm-pack --version 2>/dev/null) | $(wasm-opt --version) | $(cargo fuzz --version 2>/dev/null)"
+log "toolchain ok: $(wasm-bindgen --version) | $(wasm-pack --version 2>/dev/null) | $(wasm-opt --version)"
