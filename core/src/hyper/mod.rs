@@ -22,8 +22,8 @@
 //!
 //! Any [`PageStore`] (a RocksDB column family on the server, a [`MemoryStore`] in tests and in
 //! the browser) serves pages; [`insert_batch`] reads each page it touches once, one depth at a
-//! time, and returns every
-//! changed page once, in [`Changes`], for the caller to write atomically.
+//! time, and returns every changed page once, in [`Changes`], for the caller to write
+//! atomically.
 //!
 //! # Cost, and advice for a disk-backed store
 //!
