@@ -1,10 +1,10 @@
 //! Batch insertion: one pass over the touched pages, sorted by key.
 
-use alloc::vec::Vec;
+use alloc::vec::{self, Vec};
 
 use super::id::nibble;
 use super::store::{PageStore, StoreError, read_page, read_pages};
-use super::{EMPTY, Entry, Hasher, Page, PageId};
+use super::{EMPTY, Entry, Hasher, PAGE_BITS, Page, PageId};
 use crate::Hash;
 
 /// The result of [`insert_batch`]: what the caller writes, atomically, to its store.
@@ -51,16 +51,16 @@ pub fn insert_batch<S: PageStore>(
     batch: &[(Hash, u64)],
 ) -> Result<Changes, StoreError<S::Error>> {
     let (items, repeats) = sorted_unique(batch);
+    let old_root = read_page(store, &PageId::ROOT)?;
     let mut ctx = Batch {
-        store,
+        read: read_ahead(store, old_root.as_ref(), &items)?,
         hasher: Hasher::default(),
         // About three pages change per key in a large tree; bounded so a huge first batch does
         // not reserve more than it uses.
         pages: Vec::with_capacity(items.len().saturating_mul(3).min(1 << 16)),
         existing: Vec::new(),
     };
-    let old_root = read_page(store, &PageId::ROOT)?;
-    let root = match ctx.page(PageId::ROOT, old_root.as_ref(), &items)? {
+    let root = match ctx.page::<S::Error>(PageId::ROOT, old_root.as_ref(), &items)? {
         Some(root) => root,
         None => old_root.map_or(EMPTY, |p| p.root_hash()),
     };
@@ -153,6 +153,67 @@ fn sorted_unique(batch: &[(Hash, u64)]) -> (Vec<Item>, Vec<(usize, usize)>) {
     (items, repeats)
 }
 
+/// `items` (sorted, all below a page at `depth`) split by the page's bottom positions: each
+/// position's items are a run.
+fn groups(depth: u8, items: &[Item]) -> [&[Item]; 16] {
+    let mut groups: [&[Item]; 16] = [&[]; 16];
+    let mut rest = items;
+    while let Some(first) = rest.first() {
+        let pos = nibble(&first.key, depth);
+        let (group, tail) = rest.split_at(rest.partition_point(|it| nibble(&it.key, depth) == pos));
+        if let Some(slot) = groups.get_mut(usize::from(pos)) {
+            *slot = group;
+        }
+        rest = tail;
+    }
+    groups
+}
+
+/// Reads every existing page that the insert of `items` will change below the root `root`,
+/// level by level: one request to the store per level (page depth), in the order in which
+/// [`Batch::page`] then visits them (by depth, by key).
+///
+/// The pages of one level are independent reads, so a store can overlap their latency (cache
+/// misses in memory, a `multi_get` on disk); read while descending, each page waited for its
+/// parent, and in a large tree almost every page was a miss behind another miss.
+fn read_ahead<S: PageStore>(
+    store: &S,
+    root: Option<&Page>,
+    items: &[Item],
+) -> Result<Vec<vec::IntoIter<Option<Page>>>, StoreError<S::Error>> {
+    let mut levels = Vec::new();
+    // The existing pages of the current level, with the items below each.
+    let mut frontier: Vec<(PageId, Page, &[Item])> = root
+        .map(|page| (PageId::ROOT, page.clone(), items))
+        .into_iter()
+        .collect();
+    while !frontier.is_empty() {
+        let mut ids = Vec::new();
+        let mut below = Vec::new();
+        for (id, page, items) in &frontier {
+            for (pos, group) in (0u8..).zip(groups(id.depth(), items)) {
+                if !group.is_empty() && page.is_subtree(pos) {
+                    ids.push(id.child(pos).ok_or(StoreError::Corrupt {
+                        page: *id,
+                        reason: "a depth-252 page points to a child page",
+                    })?);
+                    below.push(group);
+                }
+            }
+        }
+        let pages = read_pages(store, &ids)?;
+        // A missing page ends its descent here; `Batch::position` reports it.
+        frontier = ids
+            .into_iter()
+            .zip(&pages)
+            .zip(below)
+            .filter_map(|((id, page), group)| Some((id, page.clone()?, group)))
+            .collect();
+        levels.push(pages.into_iter());
+    }
+    Ok(levels)
+}
+
 /// What the tree holds below a position that receives items.
 enum Below {
     /// Nothing: an empty subtree.
@@ -168,44 +229,36 @@ enum Below {
 }
 
 /// The state of one `insert_batch` call.
-struct Batch<'s, S> {
-    store: &'s S,
+struct Batch {
+    /// The existing child pages, from [`read_ahead`]: at index `i`, those at depth `4 * (i + 1)`
+    /// not yet visited.
+    read: Vec<vec::IntoIter<Option<Page>>>,
     hasher: Hasher,
     pages: Vec<(PageId, Page)>,
     existing: Vec<(usize, u64)>,
 }
 
-impl<S: PageStore> Batch<'_, S> {
+impl Batch {
     /// Inserts `items` (sorted, distinct, all below `id`) into the page `id`, whose current
     /// content is `old` (`None`: a new page). Returns the page's new root hash, or `None` when
     /// every item was already present and nothing changed.
-    fn page(
+    fn page<E>(
         &mut self,
         id: PageId,
         old: Option<&Page>,
         items: &[Item],
-    ) -> Result<Option<Hash>, StoreError<S::Error>> {
-        // The items by bottom position (they are sorted, so each position's items are a run).
-        let mut groups: [&[Item]; 16] = [&[]; 16];
-        let mut rest = items;
-        while let Some(first) = rest.first() {
-            let pos = nibble(&first.key, id.depth());
-            let (group, tail) =
-                rest.split_at(rest.partition_point(|it| nibble(&it.key, id.depth()) == pos));
-            if let Some(slot) = groups.get_mut(usize::from(pos)) {
-                *slot = group;
-            }
-            rest = tail;
-        }
-        let mut children = self.read_children(&id, old, &groups)?.into_iter();
+    ) -> Result<Option<Hash>, StoreError<E>> {
+        let level = usize::from(id.depth() / PAGE_BITS);
         let mut changes: [Option<(Entry, Hash)>; 16] = [None; 16];
         let mut changed = 0u16;
-        for (pos, group) in (0u8..).zip(groups) {
+        for (pos, group) in (0u8..).zip(groups(id.depth(), items)) {
             if group.is_empty() {
                 continue;
             }
             let below = match old {
-                Some(p) if p.is_subtree(pos) => Below::Page(children.next().flatten()),
+                Some(p) if p.is_subtree(pos) => {
+                    Below::Page(self.read.get_mut(level).and_then(Iterator::next).flatten())
+                }
                 Some(p) => match p.get(pos) {
                     Some(Entry::Leaf { key, version }) => Below::Leaf {
                         key,
@@ -235,44 +288,16 @@ impl<S: PageStore> Batch<'_, S> {
         Ok(Some(root))
     }
 
-    /// Reads, in one request to the store, the child pages below the positions of `old` that
-    /// hold a child page and receive items; by ascending position.
-    fn read_children(
-        &mut self,
-        id: &PageId,
-        old: Option<&Page>,
-        groups: &[&[Item]; 16],
-    ) -> Result<Vec<Option<Page>>, StoreError<S::Error>> {
-        let Some(old) = old else {
-            return Ok(Vec::new());
-        };
-        let mut ids = [PageId::ROOT; 16];
-        let mut count = 0;
-        for (pos, group) in (0u8..).zip(groups) {
-            if !group.is_empty()
-                && old.is_subtree(pos)
-                && let Some(slot) = ids.get_mut(count)
-            {
-                *slot = id.child(pos).ok_or(StoreError::Corrupt {
-                    page: *id,
-                    reason: "a depth-252 page points to a child page",
-                })?;
-                count += 1;
-            }
-        }
-        read_pages(self.store, ids.get(..count).unwrap_or(&[]))
-    }
-
     /// Inserts `group` (sorted, distinct, all below bottom position `pos` of page `id`, where
     /// the tree holds `below`) and returns the position's new entry with its hash, or `None`
     /// if it does not change.
-    fn position(
+    fn position<E>(
         &mut self,
         id: &PageId,
         pos: u8,
         below: Below,
         group: &[Item],
-    ) -> Result<Option<(Entry, Hash)>, StoreError<S::Error>> {
+    ) -> Result<Option<(Entry, Hash)>, StoreError<E>> {
         let corrupt = |reason| StoreError::Corrupt { page: *id, reason };
         // Two distinct keys below one position need a child page; a depth-252 page has none, but
         // its positions are whole keys, so this only happens in a corrupt store.
@@ -281,17 +306,17 @@ impl<S: PageStore> Batch<'_, S> {
             .ok_or(corrupt("two keys below one position of a depth-252 page"));
         let subtree = match (below, group) {
             (Below::Nothing, [one]) => return Ok(Some(self.leaf(one))),
-            (Below::Nothing, _) => self.page(child?, None, group)?,
+            (Below::Nothing, _) => self.page::<E>(child?, None, group)?,
             (Below::Leaf { key, version, hash }, _) => {
                 let merged = self.merge_leaf(&key, version, hash, group);
                 if merged.len() < 2 {
                     return Ok(None);
                 }
-                self.page(child?, None, &merged)?
+                self.page::<E>(child?, None, &merged)?
             }
             (Below::Page(page), _) => {
                 let page = page.ok_or(corrupt("a child page is missing"))?;
-                self.page(child?, Some(&page), group)?
+                self.page::<E>(child?, Some(&page), group)?
             }
         };
         Ok(subtree.map(|h| (Entry::Subtree(h), h)))

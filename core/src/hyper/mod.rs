@@ -21,8 +21,9 @@
 //! [`Page`] values pays for them once.
 //!
 //! Any [`PageStore`] (a RocksDB column family on the server, a [`MemoryStore`] in tests and in
-//! the browser) serves pages; [`insert_batch`] reads each page it touches once and returns every
-//! changed page once, in [`Changes`], for the caller to write atomically.
+//! the browser) serves pages; [`insert_batch`] reads each page it touches once, one depth at a
+//! time, and returns every changed page once, in [`Changes`], for the caller to write
+//! atomically.
 //!
 //! # Cost, and advice for a disk-backed store
 //!
@@ -35,7 +36,7 @@
 //!   cheap, its content is shared); [`Page::compute_hashes`] warms a page read from disk;
 //! - or store [`Page::to_bytes_with_hashes`], which keeps the hashes for about twice the bytes
 //!   of a dense page;
-//! - implement [`PageStore::pages`] with a multi-get: sibling child pages are asked together.
+//! - implement [`PageStore::pages`] with a multi-get: the pages of one depth are asked together.
 //!
 //! # Proofs
 //!

@@ -17,9 +17,9 @@ pub trait PageStore {
     /// The page `id`, or `None` when it does not exist.
     fn page(&self, id: &PageId) -> Result<Option<Page>, Self::Error>;
 
-    /// The pages `ids` (up to 16 siblings), in order. [`super::insert_batch`] reads the child
-    /// pages of a page in one call, so a store can fetch them together (RocksDB's `multi_get`,
-    /// overlapped memory reads). By default, one [`PageStore::page`] call each.
+    /// The pages `ids`, in order. [`super::insert_batch`] reads all the pages it needs at one
+    /// depth in one call, so a store can fetch them together (RocksDB's `multi_get`, overlapped
+    /// memory reads). By default, one [`PageStore::page`] call each.
     fn pages(&self, ids: &[PageId]) -> Result<Vec<Option<Page>>, Self::Error> {
         ids.iter().map(|id| self.page(id)).collect()
     }
