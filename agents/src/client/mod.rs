@@ -446,7 +446,8 @@ impl Client {
                 .await
             {
                 Ok(ok) => {
-                    self.learn_members(&base).await;
+                    // The node that answered (after any redirect) knows the cluster.
+                    self.learn_members(&self.current()).await;
                     return Ok(ok);
                 }
                 Err(e) if e.is_retryable() && retries < opts.max_retries => {
