@@ -261,7 +261,7 @@ impl Node {
             ),
             serve(
                 mgmt_l,
-                mgmt::mgmt_router(raft.clone(), key.clone()),
+                mgmt::mgmt_router(raft.clone(), key.clone(), verifier_key.clone()),
                 stop_rx.clone(),
             ),
         ];
@@ -280,7 +280,11 @@ impl Node {
             None => bootstrap(&raft, id, &info).await?,
             Some(addr) => {
                 let url = join_url(addr)?;
-                let (me, key) = (info.clone(), key.clone());
+                let me = mgmt::JoinRequest {
+                    node: info.clone(),
+                    verifier_key: Some(verifier_key.clone()),
+                };
+                let key = key.clone();
                 others.push(tokio::spawn(async move {
                     match mgmt::request_join(&url, &key, &me, Duration::from_secs(3600)).await {
                         Ok(view) => tracing::info!(leader = ?view.leader_id, members = view.members.len(), "joined the cluster"),

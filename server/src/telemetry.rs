@@ -1,5 +1,6 @@
 //! Metrics in the Prometheus text format (served on `--metrics-addr` at `/metrics`) and logging.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -7,8 +8,8 @@ use axum::Router;
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::consensus::Raft;
 use crate::consensus::log_store::CommittedIndex;
+use crate::consensus::{NodeId, NodeInfo, Raft};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -64,43 +65,88 @@ pub fn metrics_router(handle: PrometheusHandle) -> Router {
 pub fn spawn_raft_gauges(raft: Raft, committed: CommittedIndex) {
     let mut rx = raft.metrics();
     tokio::spawn(async move {
+        let mut labels = Labels::default();
         loop {
             {
                 let m = rx.borrow_and_update().clone();
-                let is_leader = m.current_leader == Some(m.id);
-                metrics::gauge!("qed_raft_term").set(m.current_term as f64);
-                metrics::gauge!("qed_raft_is_leader").set(if is_leader { 1.0 } else { 0.0 });
-                metrics::gauge!("qed_raft_leader_known").set(if m.current_leader.is_some() {
-                    1.0
-                } else {
-                    0.0
-                });
-                let last_log = m.last_log_index.unwrap_or(0);
-                metrics::gauge!("qed_raft_last_log_index").set(last_log as f64);
-                metrics::gauge!("qed_raft_applied_index")
-                    .set(m.last_applied.map_or(0, |l| l.index) as f64);
-                metrics::gauge!("qed_raft_commit_index").set(committed.get().unwrap_or(0) as f64);
-                metrics::gauge!("qed_raft_snapshot_index")
-                    .set(m.snapshot.map_or(0, |l| l.index) as f64);
-                metrics::gauge!("qed_raft_purged_index")
-                    .set(m.purged.map_or(0, |l| l.index) as f64);
-                metrics::gauge!("qed_raft_members")
-                    .set(m.membership_config.membership().nodes().count() as f64);
-                if let Some(repl) = &m.replication {
-                    let membership = m.membership_config.membership();
-                    for (id, matched) in repl.iter() {
-                        let lag = last_log.saturating_sub(matched.map_or(0, |l| l.index));
-                        let name = membership
-                            .get_node(id)
-                            .map_or_else(|| id.to_string(), |n| n.node_id.clone());
-                        metrics::gauge!("qed_raft_replication_lag", "follower" => name)
-                            .set(lag as f64);
-                    }
-                }
+                publish_indexes(&m, &committed);
+                labels.publish_leader(&m);
+                labels.publish_lag(&m);
             }
             if rx.changed().await.is_err() {
                 break;
             }
         }
     });
+}
+
+type Metrics = openraft::RaftMetrics<NodeId, NodeInfo>;
+
+fn publish_indexes(m: &Metrics, committed: &CommittedIndex) {
+    let is_leader = m.current_leader == Some(m.id);
+    metrics::gauge!("qed_raft_term").set(m.current_term as f64);
+    metrics::gauge!("qed_raft_is_leader").set(if is_leader { 1.0 } else { 0.0 });
+    metrics::gauge!("qed_raft_leader_known").set(if m.current_leader.is_some() {
+        1.0
+    } else {
+        0.0
+    });
+    metrics::gauge!("qed_raft_last_log_index").set(m.last_log_index.unwrap_or(0) as f64);
+    metrics::gauge!("qed_raft_applied_index").set(m.last_applied.map_or(0, |l| l.index) as f64);
+    metrics::gauge!("qed_raft_commit_index").set(committed.get().unwrap_or(0) as f64);
+    metrics::gauge!("qed_raft_snapshot_index").set(m.snapshot.map_or(0, |l| l.index) as f64);
+    metrics::gauge!("qed_raft_purged_index").set(m.purged.map_or(0, |l| l.index) as f64);
+    metrics::gauge!("qed_raft_members")
+        .set(m.membership_config.membership().nodes().count() as f64);
+}
+
+/// The labelled series published so far. The exporter cannot delete a series, so one that no
+/// longer holds (a former leader, the lag of a node that is no longer our follower) is set to 0
+/// rather than left showing a stale value.
+#[derive(Default)]
+struct Labels {
+    leader: Option<String>,
+    followers: BTreeSet<String>,
+}
+
+fn name_of(m: &Metrics, id: NodeId) -> String {
+    m.membership_config
+        .membership()
+        .get_node(&id)
+        .map_or_else(|| id.to_string(), |n| n.node_id.clone())
+}
+
+impl Labels {
+    /// `qed_raft_leader{leader="<node id>"}` is 1 for the leader this node follows.
+    fn publish_leader(&mut self, m: &Metrics) {
+        let now = m.current_leader.map(|id| name_of(m, id));
+        if now == self.leader {
+            return;
+        }
+        if let Some(old) = self.leader.take() {
+            metrics::gauge!("qed_raft_leader", "leader" => old).set(0.0);
+        }
+        if let Some(new) = &now {
+            metrics::gauge!("qed_raft_leader", "leader" => new.clone()).set(1.0);
+        }
+        self.leader = now;
+    }
+
+    /// `qed_raft_replication_lag{follower}`: entries the leader has that the follower has not
+    /// acknowledged yet. Only a leader replicates; elsewhere every series reads 0.
+    fn publish_lag(&mut self, m: &Metrics) {
+        let last_log = m.last_log_index.unwrap_or(0);
+        let mut now = BTreeSet::new();
+        let followers = m.replication.iter().flat_map(|r| r.iter());
+        for (id, matched) in followers.filter(|(id, _)| **id != m.id) {
+            let lag = last_log.saturating_sub(matched.map_or(0, |l| l.index));
+            let name = name_of(m, *id);
+            metrics::gauge!("qed_raft_replication_lag", "follower" => name.clone()).set(lag as f64);
+            now.insert(name);
+        }
+        for gone in self.followers.difference(&now) {
+            metrics::gauge!("qed_raft_replication_lag", "follower" => gone.clone()).set(0.0);
+        }
+        self.followers = now;
+    }
 }

@@ -34,8 +34,8 @@ use std::process::{Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use qed_agents::client::{Client, ClientOptions};
-use qed_core::snapshot::VerifierKey;
+use qed_agents::client::{Client, ClientOptions, Info};
+use qed_core::snapshot::{SnapshotJson, VerifierKey};
 use tempfile::TempDir;
 use tokio::process::{Child, Command};
 
@@ -156,63 +156,105 @@ pub async fn generate_key(dir: &Path) -> SignerKey {
 /// One `qed start` process and everything needed to start it again with the same flags.
 pub struct Node {
     dir: Option<TempDir>,
+    /// The `--node-id`.
+    pub node_id: String,
     /// The shared secret (`-k`).
     pub api_key: String,
     /// The signing key.
     pub signer: SignerKey,
     /// Where the HTTP API listens.
     pub http_addr: SocketAddr,
+    /// Where the Raft RPCs listen.
+    pub raft_addr: SocketAddr,
+    /// Where the management API listens (what `--join-addr` names).
+    pub mgmt_addr: SocketAddr,
+    /// Where the Prometheus metrics are served.
+    pub metrics_addr: SocketAddr,
     args: Vec<String>,
     child: Option<Child>,
     starts: u32,
 }
 
+/// How to start a [`Node`] that is a member of a cluster ([`Node::launch`]).
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// `--node-id`.
+    pub node_id: String,
+    /// The shared secret (`-k`), the same on every member.
+    pub api_key: String,
+    /// The signing key (`-y`), the same on every member.
+    pub signer: SignerKey,
+    /// `--join-addr`: a member's management address; `None` bootstraps a new cluster.
+    pub join: Option<SocketAddr>,
+}
+
 impl Node {
     /// Starts a fresh single-node cluster in a new temporary directory and waits until it leads.
     pub async fn start() -> Node {
-        let dir = tempfile::Builder::new()
-            .prefix("qed-e2e-")
-            .tempdir()
-            .expect("a temporary directory");
+        let dir = node_dir();
         let signer = generate_key(&dir.path().join("keys")).await;
-        let api_key = format!("e2e-secret-{}", free_port());
-        let http_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+        let member = Member {
+            node_id: "1".into(),
+            api_key: format!("e2e-secret-{}", free_port()),
+            signer,
+            join: None,
+        };
+        let mut node = Node::launch_in(dir, member);
+        node.wait_ready(Duration::from_secs(60)).await;
+        node
+    }
+
+    /// Starts a member of a cluster on free loopback ports in a new temporary directory, and
+    /// returns at once (see [`Node::wait_ready`] and [`Node::wait_member`]).
+    pub fn launch(member: Member) -> Node {
+        Node::launch_in(node_dir(), member)
+    }
+
+    fn launch_in(dir: TempDir, m: Member) -> Node {
+        let loopback = |port: u16| -> SocketAddr { ([127, 0, 0, 1], port).into() };
+        let (http_addr, raft_addr) = (loopback(free_port()), loopback(free_port()));
+        let (mgmt_addr, metrics_addr) = (loopback(free_port()), loopback(free_port()));
         let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-        let addr = |port: u16| format!("127.0.0.1:{port}");
-        let args = vec![
+        let mut args: Vec<String> = vec![
             "start".into(),
             "-k".into(),
-            api_key.clone(),
+            m.api_key.clone(),
             "-p".into(),
             path("db"),
             "--raftpath".into(),
             path("raft"),
             "-y".into(),
-            signer.path.to_string_lossy().into_owned(),
+            m.signer.path.to_string_lossy().into_owned(),
             "--http-addr".into(),
             http_addr.to_string(),
             "--raft-addr".into(),
-            addr(free_port()),
+            raft_addr.to_string(),
             "--mgmt-addr".into(),
-            addr(free_port()),
+            mgmt_addr.to_string(),
             "--metrics-addr".into(),
-            addr(free_port()),
+            metrics_addr.to_string(),
             "--node-id".into(),
-            "1".into(),
+            m.node_id.clone(),
             "-l".into(),
             "info".into(),
         ];
+        if let Some(join) = m.join {
+            args.extend(["--join-addr".into(), join.to_string()]);
+        }
         let mut node = Node {
             dir: Some(dir),
-            api_key,
-            signer,
+            node_id: m.node_id,
+            api_key: m.api_key,
+            signer: m.signer,
             http_addr,
+            raft_addr,
+            mgmt_addr,
+            metrics_addr,
             args,
             child: None,
             starts: 0,
         };
         node.spawn();
-        node.wait_ready(Duration::from_secs(60)).await;
         node
     }
 
@@ -277,35 +319,64 @@ impl Node {
     /// Waits until the node answers and leads its cluster; panics with its log after `timeout`
     /// or if it exits.
     pub async fn wait_ready(&mut self, timeout: Duration) {
-        let probe = self.client_with(ClientOptions {
-            max_retries: 0,
-            timeout: Duration::from_secs(2),
-            connect_timeout: Duration::from_millis(500),
-            ..ClientOptions::default()
-        });
+        self.wait_info(timeout, "leading its cluster", |info| {
+            info.role.eq_ignore_ascii_case("leader")
+                || info.leader_id.as_deref() == Some(info.node_id.as_str())
+        })
+        .await;
+    }
+
+    /// Waits until the node is a voting member (leader or follower) that knows a leader.
+    pub async fn wait_member(&mut self, timeout: Duration) {
+        self.wait_info(timeout, "a voter that knows the leader", |info| {
+            matches!(info.role.as_str(), "leader" | "follower") && info.leader_id.is_some()
+        })
+        .await;
+    }
+
+    /// Polls `GET /info` until `ok` holds; panics with the node's log after `timeout` or if the
+    /// process exits.
+    pub async fn wait_info(&mut self, timeout: Duration, what: &str, ok: impl Fn(&Info) -> bool) {
+        let probe = quick_client(self);
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(child) = self.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
                 panic!(
-                    "the node exited during start-up ({status}):\n{}",
+                    "node {} exited during start-up ({status}):\n{}",
+                    self.node_id,
                     self.log_tail(60)
                 );
             }
-            if let Ok(info) = probe.info().await
-                && (info.role.eq_ignore_ascii_case("leader")
-                    || info.leader_id.as_deref() == Some(info.node_id.as_str()))
-            {
+            if probe.info().await.is_ok_and(|info| ok(&info)) {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "the node was not ready after {timeout:?}:\n{}",
+                "node {} was not {what} after {timeout:?}:\n{}",
+                self.node_id,
                 self.log_tail(60)
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// `GET /metrics` of the node, as text.
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://{}/metrics", self.metrics_addr);
+        let resp = reqwest::get(&url)
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        resp.text()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+    }
+
+    /// The value of the metric whose line starts with `series` (a name with its labels, as
+    /// rendered), if the node exports it.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        metric_value(&self.metrics().await, series)
     }
 
     /// Asks the node to stop (SIGTERM) and waits for it; returns its exit status.
@@ -342,6 +413,17 @@ impl Node {
         self.wait_ready(Duration::from_secs(60)).await;
     }
 
+    /// Starts a cluster member again with the same flags and waits until it is a voter.
+    pub async fn restart_member(&mut self) {
+        self.spawn();
+        self.wait_member(Duration::from_secs(60)).await;
+    }
+
+    /// Whether the process is running (started and not stopped or killed).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
     /// The last `lines` lines of the node's log.
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(self.dir().join("node.log")).unwrap_or_default();
@@ -368,6 +450,131 @@ impl Drop for Node {
             eprintln!("keeping {}", dir.keep().display());
         }
     }
+}
+
+/// Members of one cluster on loopback: `qed start` processes sharing one secret and one signing
+/// key (docs/CLUSTER.md says why the key is shared).
+pub struct Cluster {
+    _keys: TempDir,
+    /// The members, in the order they were started (`nodes[0]` bootstrapped the cluster).
+    pub nodes: Vec<Node>,
+}
+
+impl Cluster {
+    /// Starts `size` members named `n0`, `n1`, ...: `n0` bootstraps the cluster and each next one
+    /// joins through the management address of the one before it (a follower from the third on,
+    /// which forwards the join to the leader). Returns once every member is a voter.
+    pub async fn start(size: usize) -> Cluster {
+        let keys = node_dir();
+        let signer = generate_key(keys.path()).await;
+        let api_key = format!("cluster-secret-{}", free_port());
+        let mut nodes: Vec<Node> = Vec::with_capacity(size);
+        for i in 0..size {
+            let member = Member {
+                node_id: format!("n{i}"),
+                api_key: api_key.clone(),
+                signer: signer.clone(),
+                join: nodes.last().map(|n| n.mgmt_addr),
+            };
+            let mut node = Node::launch(member);
+            if i == 0 {
+                node.wait_ready(Duration::from_secs(60)).await;
+            } else {
+                node.wait_member(Duration::from_secs(60)).await;
+            }
+            nodes.push(node);
+        }
+        Cluster { _keys: keys, nodes }
+    }
+
+    /// The running members.
+    pub fn running(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.is_running())
+    }
+
+    /// The index in `nodes` of the leader as the running members see it, once they agree on one
+    /// that is running (panics after `timeout`).
+    pub async fn leader(&self, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut seen = Vec::new();
+            for node in self.running() {
+                seen.push(
+                    quick_client(node)
+                        .info()
+                        .await
+                        .ok()
+                        .and_then(|i| i.leader_id),
+                );
+            }
+            let agreed = seen
+                .first()
+                .cloned()
+                .flatten()
+                .filter(|l| seen.iter().all(|s| s.as_ref() == Some(l)));
+            if let Some(i) = agreed.and_then(|l| {
+                self.nodes
+                    .iter()
+                    .position(|n| n.node_id == l && n.is_running())
+            }) {
+                return i;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no agreed running leader after {timeout:?}: {seen:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until every running member serves the same latest signed snapshot (history root,
+    /// hyper root, signed note) of `size` events, at the same applied Raft log index; returns
+    /// it. Panics after `timeout` with what each member had.
+    pub async fn wait_converged(&self, size: u64, timeout: Duration) -> SnapshotJson {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut views = Vec::new();
+            for node in self.running() {
+                let snapshot = quick_client(node).snapshot().await.ok();
+                let applied = node.metric("qed_raft_applied_index").await;
+                views.push((node.node_id.clone(), snapshot, applied));
+            }
+            let (_, first, applied) = &views[0];
+            let same = views.iter().all(|(_, s, a)| s == first && a == applied);
+            if let Some(snap) = first.as_ref().filter(|s| same && s.size == size) {
+                return snap.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the members did not converge on size {size} within {timeout:?}: {views:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A client of one node that fails fast (probes: no retries, short timeouts).
+pub fn quick_client(node: &Node) -> Client {
+    node.client_with(ClientOptions {
+        max_retries: 0,
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_millis(500),
+        ..ClientOptions::default()
+    })
+}
+
+/// The value on the line of a Prometheus text `page` that starts with `series` and a space.
+pub fn metric_value(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn node_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("qed-e2e-")
+        .tempdir()
+        .expect("a temporary directory")
 }
 
 /// A small deterministic generator for test randomness (seeded from the clock and printed, so a

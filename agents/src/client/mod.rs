@@ -10,6 +10,11 @@
 //!   waits (exponential backoff), asks every endpoint's `GET /info/shards` for the leader, makes
 //!   the leader (or else the next endpoint) current and retries, a bounded number of times.
 //!
+//! "Every endpoint" includes the members the cluster itself announced: after its first answer the
+//! client asks that node's `GET /info/shards` once and remembers every member's HTTP URL (and
+//! refreshes them at each leader look-up). So a client given only the leader's address still
+//! finds the new leader when that one is killed.
+//!
 //! Every request of the API is idempotent (adding a digest already in the log answers its first
 //! version), so retrying a request whose answer was lost is safe.
 //!
@@ -121,6 +126,8 @@ struct Inner {
     http: reqwest::Client,
     endpoints: Vec<Url>,
     current: Mutex<Url>,
+    /// The members' HTTP URLs as the cluster announced them (`None`: not asked yet).
+    members: Mutex<Option<Vec<Url>>>,
     opts: ClientOptions,
 }
 
@@ -157,6 +164,7 @@ impl Client {
                 http,
                 endpoints,
                 current: Mutex::new(first),
+                members: Mutex::new(None),
                 opts,
             }),
         })
@@ -394,17 +402,11 @@ impl Client {
     // ----- transport -----
 
     fn current(&self) -> Url {
-        match self.inner.current.lock() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        lock(&self.inner.current).clone()
     }
 
     fn set_current(&self, url: Url) {
-        match self.inner.current.lock() {
-            Ok(mut g) => *g = url,
-            Err(poisoned) => *poisoned.into_inner() = url,
-        }
+        *lock(&self.inner.current) = url;
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -443,7 +445,11 @@ impl Client {
                 .call_once(&base, method.clone(), path, body.clone(), kind)
                 .await
             {
-                Ok(ok) => return Ok(ok),
+                Ok(ok) => {
+                    // The node that answered (after any redirect) knows the cluster.
+                    self.learn_members(&self.current()).await;
+                    return Ok(ok);
+                }
                 Err(e) if e.is_retryable() && retries < opts.max_retries => {
                     retries += 1;
                     tracing::debug!(error = %e, retries, "request failed; looking for the leader and retrying");
@@ -533,11 +539,18 @@ impl Client {
         Ok(next)
     }
 
-    /// After `failed` could not serve a request: ask every endpoint for the leader and make it
-    /// current; when nobody names one, move to the next endpoint after `failed`.
+    /// After `failed` could not serve a request: ask every endpoint and every known member for
+    /// the leader and make it current; when nobody names one, move to the next endpoint after
+    /// `failed`.
     async fn fail_over(&self, failed: &Url) {
-        for endpoint in &self.inner.endpoints {
-            if let Some(leader) = self.ask_leader(endpoint).await
+        for endpoint in self.candidates() {
+            let Some(shards) = self.ask_shards(&endpoint).await else {
+                continue;
+            };
+            self.remember(&shards, &endpoint);
+            if let Some(leader) = shards
+                .leader_http_url()
+                .and_then(|u| member_url(u, &endpoint))
                 && (&leader != failed || self.inner.endpoints.len() == 1)
             {
                 tracing::debug!(leader = %leader, "leader found");
@@ -555,8 +568,43 @@ impl Client {
         }
     }
 
-    /// The leader's HTTP URL as `endpoint` knows it, if it answers at all.
-    async fn ask_leader(&self, endpoint: &Url) -> Option<Url> {
+    /// The configured endpoints, then the announced members not among them.
+    fn candidates(&self) -> Vec<Url> {
+        let mut all = self.inner.endpoints.clone();
+        let members = lock(&self.inner.members).clone().unwrap_or_default();
+        for m in members {
+            if !all.contains(&m) {
+                all.push(m);
+            }
+        }
+        all
+    }
+
+    /// Once per client, after a first answer: the members `base` announces. A node that cannot
+    /// say (an old server, an error) is not asked again.
+    async fn learn_members(&self, base: &Url) {
+        if lock(&self.inner.members).is_some() {
+            return;
+        }
+        *lock(&self.inner.members) = Some(Vec::new());
+        if let Some(shards) = self.ask_shards(base).await {
+            self.remember(&shards, base);
+        }
+    }
+
+    fn remember(&self, shards: &Shards, via: &Url) {
+        let urls: Vec<Url> = shards
+            .members
+            .iter()
+            .filter_map(|m| member_url(&m.http_url, via))
+            .collect();
+        if !urls.is_empty() {
+            *lock(&self.inner.members) = Some(urls);
+        }
+    }
+
+    /// `GET /info/shards` of `endpoint`, if it answers at all.
+    async fn ask_shards(&self, endpoint: &Url) -> Option<Shards> {
         let url = join(endpoint, "/info/shards").ok()?;
         let resp = self
             .inner
@@ -570,9 +618,13 @@ impl Client {
             return None;
         }
         let body = read_body(&url, resp).await.ok()?;
-        let shards: Shards = serde_json::from_slice(&body).ok()?;
-        member_url(shards.leader_http_url()?, endpoint)
+        serde_json::from_slice(&body).ok()
     }
+}
+
+/// Locks a mutex whose data stays valid even if a holder panicked (plain values, no invariants).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Reads an answer body, refusing more than [`MAX_ANSWER_BYTES`].

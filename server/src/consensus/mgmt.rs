@@ -1,9 +1,14 @@
 //! The management API on `--mgmt-addr`: cluster membership. Every call needs the `Api-Key`.
 //!
-//! - `POST /join` with a [`NodeInfo`] body: adds the node as a learner, waits until it has
+//! - `POST /join` with a [`JoinRequest`] body: adds the node as a learner, waits until it has
 //!   caught up, then makes it a voter. Sent to a follower, it is forwarded to the leader's
-//!   management API. Joining again with the same id and addresses is harmless.
+//!   management API. Joining again with the same id and addresses is harmless. A node that signs
+//!   with another key than the cluster's is refused (409): every member must sign the same
+//!   snapshots (docs/CLUSTER.md).
 //! - `GET /members`: the membership as the node sees it ([`ShardsInfo`]).
+//! - `POST /compact`: builds a Raft snapshot of this node's state now and purges its Raft log up
+//!   to it ([`Compacted`]). Compaction is local to the node asked; a follower that later needs
+//!   purged entries gets the snapshot instead.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -78,21 +83,35 @@ pub fn leader(raft: &Raft) -> Option<(NodeId, NodeInfo)> {
     Some((id, node))
 }
 
+/// The body of `POST /join`: who is joining, and the verifier key of the key it signs with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    /// The joining node's name and URLs.
+    #[serde(flatten)]
+    pub node: NodeInfo,
+    /// Its verifier key string; when given it must be the cluster's (else 409).
+    #[serde(default)]
+    pub verifier_key: Option<String>,
+}
+
 #[derive(Clone)]
 struct MgmtState {
     raft: Raft,
     key: ApiKey,
+    verifier_key: String,
     client: reqwest::Client,
 }
 
-/// The management API's routes.
-pub fn mgmt_router(raft: Raft, key: ApiKey) -> Router {
+/// The management API's routes; `verifier_key` is this node's, which every member shares.
+pub fn mgmt_router(raft: Raft, key: ApiKey, verifier_key: String) -> Router {
     Router::new()
         .route("/join", post(join))
         .route("/members", get(members))
+        .route("/compact", post(compact))
         .with_state(MgmtState {
             raft,
             key,
+            verifier_key,
             client: reqwest::Client::new(),
         })
 }
@@ -108,6 +127,63 @@ async fn members(State(st): State<MgmtState>, headers: HeaderMap) -> Response {
     Json(shards_info(&st.raft)).into_response()
 }
 
+/// The answer to `POST /compact`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compacted {
+    /// The last log index the new snapshot covers.
+    pub snapshot_index: u64,
+    /// The last log index purged from the Raft log.
+    pub purged_index: u64,
+}
+
+/// How long `POST /compact` waits for the snapshot and then for the purge. Building a snapshot
+/// exports the whole state, and a purge waits for replication tasks that still read the entries.
+const COMPACT_WAIT: Duration = Duration::from_secs(120);
+
+async fn compact(State(st): State<MgmtState>, headers: HeaderMap) -> Response {
+    if !st.key.matches_header(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "missing or wrong Api-Key");
+    }
+    match compact_now(&st.raft).await {
+        Ok(done) => Json(done).into_response(),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
+    }
+}
+
+/// Snapshots everything applied when called, then purges the log up to that snapshot.
+async fn compact_now(raft: &Raft) -> Result<Compacted, String> {
+    let applied = raft.metrics().borrow().last_applied.map_or(0, |l| l.index);
+    raft.trigger()
+        .snapshot()
+        .await
+        .map_err(|e| format!("snapshot: {e}"))?;
+    let snap = raft
+        .wait(Some(COMPACT_WAIT))
+        .metrics(
+            |m| m.snapshot.is_some_and(|s| s.index >= applied),
+            "a snapshot of the applied state",
+        )
+        .await
+        .map_err(|e| format!("waiting for the snapshot: {e}"))?;
+    let snapshot_index = snap.snapshot.map_or(0, |s| s.index);
+    raft.trigger()
+        .purge_log(snapshot_index)
+        .await
+        .map_err(|e| format!("purge: {e}"))?;
+    let purged = raft
+        .wait(Some(COMPACT_WAIT))
+        .metrics(
+            |m| m.purged.is_some_and(|p| p.index >= snapshot_index),
+            "the log purged up to the snapshot",
+        )
+        .await
+        .map_err(|e| format!("waiting for the purge: {e}"))?;
+    Ok(Compacted {
+        snapshot_index,
+        purged_index: purged.purged.map_or(0, |p| p.index),
+    })
+}
+
 async fn join(
     State(st): State<MgmtState>,
     headers: HeaderMap,
@@ -116,10 +192,19 @@ async fn join(
     if !st.key.matches_header(&headers) {
         return error(StatusCode::UNAUTHORIZED, "missing or wrong Api-Key");
     }
-    let node: NodeInfo = match serde_json::from_slice(&body) {
+    let JoinRequest { node, verifier_key } = match serde_json::from_slice(&body) {
         Ok(n) => n,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("join body: {e}")),
     };
+    if let Some(theirs) = verifier_key.filter(|k| *k != st.verifier_key) {
+        return error(
+            StatusCode::CONFLICT,
+            format!(
+                "{} signs with {theirs}, the cluster with {}: start it with the cluster's -y key",
+                node.node_id, st.verifier_key
+            ),
+        );
+    }
     if node.node_id.is_empty() || node.raft_addr.is_empty() {
         return error(
             StatusCode::BAD_REQUEST,
@@ -195,11 +280,12 @@ async fn forward(st: &MgmtState, leader: &NodeInfo, body: &[u8]) -> Response {
 }
 
 /// Asks the management API at `mgmt_url` to add `me` to its cluster, retrying until it answers
-/// 200 (the leader may still be starting or electing) or `deadline` passes.
+/// 200 (the leader may still be starting or electing) or `deadline` passes. A refusal that a
+/// retry cannot change (401 wrong key, 409 another signing key) ends it at once.
 pub async fn request_join(
     mgmt_url: &str,
     key: &ApiKey,
-    me: &NodeInfo,
+    me: &JoinRequest,
     deadline: Duration,
 ) -> Result<ShardsInfo, String> {
     let client = reqwest::Client::new();
@@ -222,6 +308,10 @@ pub async fn request_join(
             }
             Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED => {
                 return Err(format!("{url} refused the API key (401)"));
+            }
+            Ok(resp) if resp.status() == StatusCode::CONFLICT => {
+                let why = resp.text().await.unwrap_or_default();
+                return Err(format!("{url} refused this node (409): {why}"));
             }
             Ok(resp) => format!(
                 "HTTP {}: {}",

@@ -26,7 +26,9 @@ pub struct RaftOptions {
     pub snapshot_every: u64,
     /// Entries kept in the log behind the snapshot, for followers that are only a little behind.
     pub keep_behind_snapshot: u64,
-    /// Heartbeat interval (ms); elections time out after 4 to 8 heartbeats.
+    /// Heartbeat interval (ms); elections time out after 4 to 8 heartbeats. openraft also makes
+    /// a follower refuse votes for 8 heartbeats after it last heard the leader (the leader lease),
+    /// so a new leader takes 8 to 16 heartbeats after a leader dies: 1.2 to 2.4 s at 150 ms.
     pub heartbeat_ms: u64,
 }
 
@@ -35,7 +37,7 @@ impl Default for RaftOptions {
         RaftOptions {
             snapshot_every: 2_000,
             keep_behind_snapshot: 200,
-            heartbeat_ms: 250,
+            heartbeat_ms: 150,
         }
     }
 }
