@@ -15,34 +15,20 @@
 //! [`crate::client::Client::membership_verified_with`] is for.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args as ClapArgs, Subcommand};
 use qed_core::snapshot::VerifierKey;
 use serde::Serialize;
 
-use crate::client::{Client, ClientError, ClientOptions, Subject};
+use crate::client::{Client, ClientError, Subject};
+use crate::server_args::ServerArgs;
 
 /// Arguments of `qed client`.
 #[derive(Debug, Clone, ClapArgs)]
 pub struct Args {
-    /// The node's HTTP API (repeat or separate with commas to name several nodes of a cluster).
-    #[arg(
-        long,
-        env = "QED_ENDPOINT",
-        value_delimiter = ',',
-        default_value = "http://127.0.0.1:8800"
-    )]
-    pub endpoint: Vec<String>,
-    /// The shared secret (`qed start -k`), sent as `Api-Key` on writes.
-    #[arg(
-        short = 'k',
-        long = "apikey",
-        visible_alias = "api-key",
-        env = "QED_APIKEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
+    /// The cluster and its secret.
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Check the answer with the proof verifiers against --verifier-key and print the verdict.
     #[arg(long, requires = "verifier_key")]
     pub verify: bool,
@@ -130,12 +116,7 @@ pub async fn run(args: Args) -> ExitCode {
 
 async fn execute(args: &Args) -> Result<(), Failure> {
     let key = trusted_key(args)?;
-    let opts = ClientOptions {
-        api_key: args.api_key.clone(),
-        timeout: Duration::from_secs(args.timeout.max(1)),
-        ..ClientOptions::default()
-    };
-    let client = Client::new(&args.endpoint, opts)?;
+    let client = args.server.client(args.timeout)?;
     match &args.command {
         Command::Add { event } => add(&client, event.as_bytes(), key.as_ref()).await,
         Command::Membership {
@@ -298,8 +279,8 @@ mod tests {
             "x",
         ])
         .unwrap();
-        assert_eq!(a.endpoint, vec!["http://a:1", "http://b:2"]);
-        assert_eq!(a.api_key.as_deref(), Some("s"));
+        assert_eq!(a.server.endpoint, vec!["http://a:1", "http://b:2"]);
+        assert_eq!(a.server.api_key.as_deref(), Some("s"));
         assert!(matches!(a.command, Command::Add { ref event } if event == "x"));
         let a = parse(&["membership", "--digest", "00", "--version", "3"]).unwrap();
         assert!(matches!(
@@ -345,6 +326,6 @@ mod tests {
         .unwrap();
         let started = std::time::Instant::now();
         assert!(matches!(execute(&a).await, Err(Failure::Error(_))));
-        assert!(started.elapsed() < Duration::from_secs(20));
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 }

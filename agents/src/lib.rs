@@ -14,6 +14,7 @@
 
 pub mod client;
 pub mod client_cli;
+pub mod server_args;
 pub mod workload;
 
 #[cfg(test)]

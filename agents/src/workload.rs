@@ -35,7 +35,8 @@ use qed_core::Hash;
 use qed_core::snapshot::VerifierKey;
 use serde::{Deserialize, Serialize};
 
-use crate::client::{Client, ClientError, ClientOptions, Subject, verify};
+use crate::client::{Client, ClientError, Subject, verify};
+use crate::server_args::ServerArgs;
 
 /// Arguments of `qed workload`.
 #[derive(Debug, Clone, ClapArgs)]
@@ -56,23 +57,9 @@ pub struct Args {
     /// Run for this long instead of a count (`30s`, `2m`, `500ms`, or plain seconds).
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
-    /// The node's HTTP API (repeat or separate with commas to name several nodes).
-    #[arg(
-        long,
-        env = "QED_ENDPOINT",
-        value_delimiter = ',',
-        default_value = "http://127.0.0.1:8800"
-    )]
-    pub endpoint: Vec<String>,
-    /// The shared secret (`qed start -k`), sent as `Api-Key` on writes.
-    #[arg(
-        short = 'k',
-        long = "apikey",
-        visible_alias = "api-key",
-        env = "QED_APIKEY",
-        hide_env_values = true
-    )]
-    pub api_key: Option<String>,
+    /// The cluster and its secret.
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Write the report as JSON to this file.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
@@ -222,14 +209,7 @@ pub async fn run(args: Args) -> ExitCode {
 /// Runs the workload and returns (and with `--output`, writes) its report.
 pub async fn execute(args: &Args) -> Result<Report, WorkloadError> {
     let plan = Plan::new(args)?;
-    let client = Client::new(
-        &args.endpoint,
-        ClientOptions {
-            api_key: args.api_key.clone(),
-            timeout: Duration::from_secs(args.timeout.max(1)),
-            ..ClientOptions::default()
-        },
-    )?;
+    let client = args.server.client(args.timeout)?;
     let preloaded = preload(&client, &plan, args).await?;
     let before = log_size(&client).await;
     let shared = Arc::new(Shared::new(
@@ -465,7 +445,7 @@ impl Shared {
         Report {
             kind: self.plan.kind,
             run_id: self.plan.run_id.clone(),
-            endpoint: args.endpoint.clone(),
+            endpoint: args.server.endpoint.clone(),
             concurrency: args.concurrency,
             bulk_size: self.plan.per_request as usize,
             requests,
