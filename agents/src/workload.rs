@@ -22,6 +22,7 @@
 //! Exit codes: 0 when every request succeeded (and verified), 1 when some failed, 2 when the run
 //! could not start or its report could not be written.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -347,8 +348,15 @@ struct Shared {
     errors: AtomicU64,
     verify_failures: AtomicU64,
     first_errors: Mutex<Vec<String>>,
+    /// Milliseconds from `started` to the last success or request start that found no failure
+    /// yet: the run gives up once failures have gone on for [`GIVE_UP_AFTER`].
+    last_ok_ms: AtomicU64,
     bar: ProgressBar,
 }
+
+/// How long a run goes on while every request fails (an unreachable or dead server) before it
+/// stops: longer than a leader election, shorter than anyone's patience.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(30);
 
 impl Shared {
     fn new(mut plan: Plan, preloaded: u64, size_at_start: u64, bar: ProgressBar) -> Shared {
@@ -370,6 +378,7 @@ impl Shared {
             errors: AtomicU64::new(0),
             verify_failures: AtomicU64::new(0),
             first_errors: Mutex::new(Vec::new()),
+            last_ok_ms: AtomicU64::new(0),
             bar,
         }
     }
@@ -382,7 +391,7 @@ impl Shared {
 
     /// Claims the next slice of work: `(first index, how many)`, or `None` when the run is over.
     fn claim(&self) -> Option<(u64, u64)> {
-        if self.plan.deadline.is_some_and(|d| Instant::now() >= d) {
+        if self.plan.deadline.is_some_and(|d| Instant::now() >= d) || self.failing_too_long() {
             return None;
         }
         let want = self.plan.per_request;
@@ -394,6 +403,39 @@ impl Shared {
         }
     }
 
+    fn millis(&self) -> u64 {
+        self.started
+            .elapsed()
+            .as_millis()
+            .try_into()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Whether requests have failed and none has succeeded for [`GIVE_UP_AFTER`].
+    fn failing_too_long(&self) -> bool {
+        let failed = self.errors.load(Ordering::Relaxed) > 0;
+        let quiet = self
+            .millis()
+            .saturating_sub(self.last_ok_ms.load(Ordering::Relaxed));
+        if failed && quiet > GIVE_UP_AFTER.as_millis() as u64 {
+            self.note_error(format!(
+                "gave up: no request succeeded for {} s",
+                GIVE_UP_AFTER.as_secs()
+            ));
+            return true;
+        }
+        false
+    }
+
+    fn note_error(&self, message: String) {
+        if let Ok(mut first) = self.first_errors.lock()
+            && first.len() < 5
+            && !first.contains(&message)
+        {
+            first.push(message);
+        }
+    }
+
     fn record_error(&self, e: &ClientError) {
         let verify = e.is_verification_failure();
         let counter = if verify {
@@ -401,15 +443,16 @@ impl Shared {
         } else {
             &self.errors
         };
-        counter.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut first) = self.first_errors.lock()
-            && first.len() < 5
-        {
-            first.push(e.to_string());
+        if self.errors.load(Ordering::Relaxed) == 0 && !verify {
+            // The clock of GIVE_UP_AFTER starts at the first failure.
+            self.last_ok_ms.store(self.millis(), Ordering::Relaxed);
         }
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.note_error(e.to_string());
     }
 
     fn record_success(&self, events: u64, duplicates: u64) {
+        self.last_ok_ms.store(self.millis(), Ordering::Relaxed);
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.events.fetch_add(events, Ordering::Relaxed);
         self.duplicates.fetch_add(duplicates, Ordering::Relaxed);
@@ -623,9 +666,15 @@ fn record_latency(h: &mut Histogram<u64>, elapsed: Duration) {
     h.saturating_record(elapsed.as_micros().try_into().unwrap_or(u64::MAX));
 }
 
-/// Prints the report for people.
+/// Prints the report for people. A closed standard output (`qed workload ... | head -1`) ends
+/// the printing quietly: the report is also in `--output`, and the run itself succeeded.
 pub fn print_summary(r: &Report) {
-    println!(
+    let _ = write_summary(&mut std::io::stdout().lock(), r);
+}
+
+fn write_summary(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
+    writeln!(
+        out,
         "{:?}: {} requests ({} events, {} duplicates) in {:.2} s: {:.0} requests/s, {:.0} events/s; {} errors, {} verification failures",
         r.kind,
         r.requests,
@@ -636,18 +685,20 @@ pub fn print_summary(r: &Report) {
         r.events_per_sec,
         r.errors,
         r.verify_failures
-    );
+    )?;
     let l = &r.latency_ms;
-    println!(
+    writeln!(
+        out,
         "latency per request (ms): p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}  mean {:.2}",
         l.p50, l.p90, l.p99, l.p999, l.max, l.mean
-    );
+    )?;
     if let (Some(b), Some(a)) = (r.log_size_before, r.log_size_after) {
-        println!("log size {b} -> {a}");
+        writeln!(out, "log size {b} -> {a}")?;
     }
     for e in &r.first_errors {
-        println!("error: {e}");
+        writeln!(out, "error: {e}")?;
     }
+    Ok(())
 }
 
 /// Parses `30s`, `2m`, `1h`, `500ms` or plain seconds.

@@ -56,7 +56,7 @@ use rocksdb::{DB, ReadOptions, Snapshot, WriteBatch};
 use crate::storage::db::{
     CF_HISTORY, CF_HYPER, CF_META, CF_SNAPSHOTS, COLUMN_FAMILIES, DbBudget, StateDb, StateDir,
 };
-use crate::storage::export::{self, TransferStats};
+use crate::storage::export::{self, Exported};
 use crate::storage::meta::{self, TreeRecord};
 use crate::storage::pages::{self, CachedPage, PageCache, SnapshotPages, WriterPages};
 use crate::storage::tiles::{self, Edge, TILE_WIDTH, TileCache, TileKey, TileWriter};
@@ -357,8 +357,8 @@ impl Ledger {
 
     /// Writes the whole state, from one consistent RocksDB snapshot, to `file` (the format is
     /// in [`crate::storage::export`]).
-    pub fn export(&self, file: &Path) -> Result<(), StateError> {
-        export::export(&self.generation.db, file).map(|_| ())
+    pub fn export(&self, file: &Path) -> Result<Exported, StateError> {
+        export::export(&self.generation.db, file)
     }
 
     /// Replaces the whole state with an export file. The file is read into a new database
@@ -931,7 +931,7 @@ impl LedgerReader {
 
     /// Writes the whole state, from one consistent RocksDB snapshot, to `file` (the format is
     /// in [`crate::storage::export`]). Runs beside the writer.
-    pub fn export(&self, file: &Path) -> Result<TransferStats, StateError> {
+    pub fn export(&self, file: &Path) -> Result<Exported, StateError> {
         export::export(&self.published().generation.db, file)
     }
 

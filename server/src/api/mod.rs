@@ -3,6 +3,7 @@
 pub mod error;
 pub mod input;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -67,8 +68,11 @@ pub fn router(state: ApiState) -> Router {
         })
         .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
         .layer(middleware::from_fn(track))
-        .with_state(state)
+        .with_state(Arc::new(state))
 }
+
+/// The handlers' state: axum clones it for every request, so it is one pointer.
+type Shared = Arc<ApiState>;
 
 /// Counts requests and their latency per route and status.
 async fn track(req: Request, next: Next) -> Response {
@@ -155,19 +159,8 @@ fn redirect_to(node: &NodeInfo, uri: &axum::http::Uri) -> ApiError {
     ApiError::redirect(format!("{}{}", node.http_url, path))
 }
 
-/// Runs a blocking read on the blocking pool.
-async fn read<T: Send + 'static>(
-    st: &ApiState,
-    f: impl FnOnce(LedgerReader) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let reader = st.reader();
-    tokio::task::spawn_blocking(move || f(reader))
-        .await
-        .map_err(|e| ApiError::internal(format!("read task failed: {e}")))?
-}
-
 async fn add_event(
-    State(st): State<ApiState>,
+    State(st): State<Shared>,
     OriginalUri(uri): OriginalUri,
     req: Request,
 ) -> Result<Response, ApiError> {
@@ -181,8 +174,7 @@ async fn add_event(
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::internal("no entry for the digest"))?;
-    let snapshot = committed.snapshot;
-    let receipt = read(&st, move |r| Ok(r.receipt(&entry, &snapshot)?)).await?;
+    let receipt = st.reader().receipt(&entry, &committed.snapshot)?;
     Ok(Json(receipt).into_response())
 }
 
@@ -218,7 +210,7 @@ impl From<&AppliedEntry> for BulkEntry {
 }
 
 async fn add_bulk(
-    State(st): State<ApiState>,
+    State(st): State<Shared>,
     OriginalUri(uri): OriginalUri,
     req: Request,
 ) -> Result<Response, ApiError> {
@@ -262,11 +254,9 @@ async fn membership_of(
     digest: Hash,
     version: Option<u64>,
 ) -> Result<Response, ApiError> {
-    let answer = read(st, move |r| {
-        check_version(&r, version)?;
-        Ok(r.membership(&digest, version)?)
-    })
-    .await?;
+    let r = st.reader();
+    check_version(&r, version)?;
+    let answer = r.membership(&digest, version)?;
     Ok(Json(answer).into_response())
 }
 
@@ -310,17 +300,17 @@ fn question(body: &Bytes, named: Named) -> Result<(Hash, Option<u64>), ApiError>
     Ok((digest, req.version))
 }
 
-async fn membership(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+async fn membership(State(st): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let (digest, version) = question(&body, Named::Event)?;
     membership_of(&st, digest, version).await
 }
 
-async fn digest_membership(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+async fn digest_membership(State(st): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let (digest, version) = question(&body, Named::Digest)?;
     membership_of(&st, digest, version).await
 }
 
-async fn incremental(State(st): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
+async fn incremental(State(st): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
     let req: Incremental = input::json(&body)?;
     if req.start > req.end {
         return Err(ApiError::bad_request(format!(
@@ -328,11 +318,9 @@ async fn incremental(State(st): State<ApiState>, body: Bytes) -> Result<Response
             req.start, req.end
         )));
     }
-    let answer = read(&st, move |r| {
-        check_version(&r, Some(req.end))?;
-        Ok(r.incremental(req.start, req.end)?)
-    })
-    .await?;
+    let r = st.reader();
+    check_version(&r, Some(req.end))?;
+    let answer = r.incremental(req.start, req.end)?;
     Ok(Json(answer).into_response())
 }
 
@@ -342,7 +330,7 @@ fn latest(st: &ApiState) -> Result<SnapshotJson, ApiError> {
         .ok_or_else(|| ApiError::not_found("the log is empty: no snapshot yet"))
 }
 
-async fn latest_snapshot(State(st): State<ApiState>) -> Result<Response, ApiError> {
+async fn latest_snapshot(State(st): State<Shared>) -> Result<Response, ApiError> {
     Ok(Json(latest(&st)?).into_response())
 }
 
@@ -353,7 +341,7 @@ fn parse_u64(what: &str, s: &str) -> Result<u64, ApiError> {
 }
 
 async fn snapshot_at(
-    State(st): State<ApiState>,
+    State(st): State<Shared>,
     Path(size): Path<String>,
 ) -> Result<Response, ApiError> {
     let size = parse_u64("size", &size)?;
@@ -364,7 +352,7 @@ async fn snapshot_at(
     Ok(Json(snap).into_response())
 }
 
-async fn checkpoint(State(st): State<ApiState>) -> Result<Response, ApiError> {
+async fn checkpoint(State(st): State<Shared>) -> Result<Response, ApiError> {
     let snap = latest(&st)?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -388,16 +376,11 @@ pub struct LeafAnswer {
     pub proof: Vec<Hash>,
 }
 
-async fn leaf(
-    State(st): State<ApiState>,
-    Path(version): Path<String>,
-) -> Result<Response, ApiError> {
+async fn leaf(State(st): State<Shared>, Path(version): Path<String>) -> Result<Response, ApiError> {
     let version = parse_u64("version", &version)?;
-    let receipt = read(&st, move |r| {
-        check_version(&r, Some(version))?;
-        Ok(r.leaf(version)?)
-    })
-    .await?;
+    let r = st.reader();
+    check_version(&r, Some(version))?;
+    let receipt = r.leaf(version)?;
     let answer = LeafAnswer {
         version: receipt.version,
         digest: receipt.digest,
@@ -433,7 +416,7 @@ pub struct InfoAnswer {
     pub version: String,
 }
 
-async fn info(State(st): State<ApiState>) -> Json<InfoAnswer> {
+async fn info(State(st): State<Shared>) -> Json<InfoAnswer> {
     let m = st.raft.metrics().borrow().clone();
     let role = match m.state {
         openraft::ServerState::Leader => "leader",
@@ -454,6 +437,6 @@ async fn info(State(st): State<ApiState>) -> Json<InfoAnswer> {
     })
 }
 
-async fn shards(State(st): State<ApiState>) -> Response {
+async fn shards(State(st): State<Shared>) -> Response {
     Json(shards_info(&st.raft)).into_response()
 }

@@ -203,21 +203,17 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let path = shared.snapshot_dir.join(&name);
         let build_path = path.clone();
         let start = std::time::Instant::now();
-        // Under the Ledger lock, so that the export and the meta describe the same state.
+        // From a reader, not under the Ledger lock: the export reads one RocksDB snapshot and
+        // the applied meta stored in it, so applies go on while a large state is written out.
+        let reader = shared.reader.get();
         let applied = blocking(move || {
-            let ledger = lock(&shared.ledger);
-            ledger.flush().map_err(|e| io_err(ErrorVerb::Write, &e))?;
-            let applied = match ledger.applied_meta() {
-                Some(b) => AppliedMeta::decode(&b)?,
-                None => AppliedMeta::default(),
-            };
-            ledger
+            let exported = reader
                 .export(&build_path)
                 .map_err(|e| io_err(ErrorVerb::Write, &e))?;
-            std::fs::File::open(&build_path)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| io_err(ErrorVerb::Write, &e))?;
-            Ok(applied)
+            match exported.applied {
+                Some(b) => AppliedMeta::decode(&b),
+                None => Ok(AppliedMeta::default()),
+            }
         })
         .await?;
         let meta = SnapshotMeta {

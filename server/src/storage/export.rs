@@ -21,7 +21,8 @@ use std::path::Path;
 use rocksdb::{IteratorMode, ReadOptions, WriteBatch, WriteOptions};
 use sha2::{Digest, Sha256};
 
-use super::db::{COLUMN_FAMILIES, StateDb, StateDir};
+use super::db::{CF_META, COLUMN_FAMILIES, StateDb, StateDir};
+use super::meta;
 use crate::state_machine::StateError;
 
 const MAGIC: &[u8; 8] = b"QEDSTATE";
@@ -58,9 +59,27 @@ impl<W: Write> HashingWriter<W> {
     }
 }
 
-/// Writes every column family of `db`, read from one consistent snapshot, to `file`.
-pub fn export(db: &StateDb, file: &Path) -> Result<TransferStats, StateError> {
+/// What [`export`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Exported {
+    /// Records and bytes of the file.
+    pub stats: TransferStats,
+    /// The applied meta (see [`meta::KEY_APPLIED`]) of the exported state, read from the same
+    /// snapshot as everything else, so it describes exactly what the file holds.
+    pub applied: Option<Vec<u8>>,
+}
+
+/// Writes every column family of `db`, read from one consistent snapshot, to `file`, and
+/// makes sure the exported state is durable in `db` too.
+///
+/// Needs no lock against the writer: the snapshot fixes the state (the applied meta travels
+/// in the same atomic write as the state it describes), and the WAL sync after taking it
+/// covers every write the snapshot holds, so a caller may drop log entries up to the
+/// exported meta as soon as this returns.
+pub fn export(db: &StateDb, file: &Path) -> Result<Exported, StateError> {
     let snapshot = db.db().snapshot();
+    db.sync()?;
+    let applied = snapshot.get_cf(db.cf(CF_META)?, meta::KEY_APPLIED)?;
     let mut out = HashingWriter {
         inner: BufWriter::with_capacity(1 << 20, File::create(file)?),
         hasher: Sha256::new(),
@@ -95,7 +114,10 @@ pub fn export(db: &StateDb, file: &Path) -> Result<TransferStats, StateError> {
         .into_inner()
         .map_err(|e| StateError::Storage(format!("export: {}", e.error())))?;
     file.sync_all()?;
-    Ok(TransferStats { records, bytes })
+    Ok(Exported {
+        stats: TransferStats { records, bytes },
+        applied,
+    })
 }
 
 fn put_len<W: Write>(out: &mut HashingWriter<W>, len: usize) -> Result<(), StateError> {

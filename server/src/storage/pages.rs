@@ -200,17 +200,11 @@ pub struct WriterPages<'a> {
     pub cache: &'a PageCache,
 }
 
-impl PageStore for WriterPages<'_> {
-    type Error = StateError;
-
-    fn page(&self, id: &PageId) -> Result<Option<Page>, StateError> {
-        if let Some(hit) = self.cache.get(id) {
-            return Ok(Some((*hit.page).clone()));
-        }
-        let Some(value) = self.db.get_pinned_cf(self.cf, id.to_bytes())? else {
-            return Ok(None);
-        };
-        let (written_at, mut page) = decode_page(id, &value)?;
+impl WriterPages<'_> {
+    /// Decodes a stored page read from the live database, computes its node hashes once and
+    /// caches it (the writer's reads are always the latest version).
+    fn load(&self, id: &PageId, value: &[u8]) -> Result<Page, StateError> {
+        let (written_at, mut page) = decode_page(id, value)?;
         page.compute_hashes();
         let page = Arc::new(page);
         self.cache.put(
@@ -220,7 +214,52 @@ impl PageStore for WriterPages<'_> {
                 page: page.clone(),
             },
         );
-        Ok(Some((*page).clone()))
+        Ok((*page).clone())
+    }
+}
+
+impl PageStore for WriterPages<'_> {
+    type Error = StateError;
+
+    fn page(&self, id: &PageId) -> Result<Option<Page>, StateError> {
+        if let Some(hit) = self.cache.get(id) {
+            return Ok(Some((*hit.page).clone()));
+        }
+        match self.db.get_pinned_cf(self.cf, id.to_bytes())? {
+            Some(value) => self.load(id, &value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The cache hits, then every miss in one RocksDB `MultiGet`: an insert asks for all the
+    /// pages of one depth at once, and a batched lookup shares the memtable, filter and index
+    /// work of neighbouring keys (on a log of a million events most pages below depth 12 are
+    /// misses, and single lookups were a quarter of the writer's CPU).
+    fn pages(&self, ids: &[PageId]) -> Result<Vec<Option<Page>>, StateError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            let hit = self.cache.get(id).map(|c| (*c.page).clone());
+            if hit.is_none() {
+                missing.push(*id);
+            }
+            out.push(hit);
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        let keys = missing.iter().map(PageId::to_bytes);
+        let values = self.db.batched_multi_get_cf(self.cf, keys, false);
+        let mut found = missing.iter().zip(values);
+        for slot in out.iter_mut().filter(|slot| slot.is_none()) {
+            let Some((id, value)) = found.next() else {
+                break;
+            };
+            if let Some(value) = value? {
+                *slot = Some(self.load(id, &value)?);
+            }
+        }
+        Ok(out)
     }
 }
 
