@@ -291,10 +291,9 @@ impl Batch {
     }
 
     /// Reads the content of the child pages that the page `old` (`level`: its depth / 4)
-    /// descends into (those
-    /// of its subtrees that receive a group), which brings them into the cache together just
-    /// before their turn: [`read_ahead`] touched them too, but a batch's pages are too many to
-    /// stay in the processor's own cache until then.
+    /// descends into (its subtrees that receive a group), which brings them into the cache
+    /// together just before their turn: [`read_ahead`] touched them too, but a batch's pages are
+    /// too many to stay in the processor's cache until then.
     fn touch_children(&self, level: usize, old: Option<&Page>, groups: &[&[Item]; 16]) {
         let Some(old) = old else { return };
         let descents = (0u8..)
