@@ -251,7 +251,9 @@ impl Batch {
         let level = usize::from(id.depth() / PAGE_BITS);
         let mut changes: [Option<(Entry, Hash)>; 16] = [None; 16];
         let mut changed = 0u16;
-        for (pos, group) in (0u8..).zip(groups(id.depth(), items)) {
+        let groups = groups(id.depth(), items);
+        self.touch_children(level, old, &groups);
+        for (pos, group) in (0u8..).zip(groups) {
             if group.is_empty() {
                 continue;
             }
@@ -286,6 +288,26 @@ impl Batch {
         let root = page.node_hash(1, &mut self.hasher);
         self.pages.push((id, page));
         Ok(Some(root))
+    }
+
+    /// Reads the content of the child pages that the page `old` (`level`: its depth / 4)
+    /// descends into (its subtrees that receive a group), which brings them into the cache
+    /// together just before their turn: [`read_ahead`] touched them too, but a batch's pages are
+    /// too many to stay in the processor's cache until then.
+    fn touch_children(&self, level: usize, old: Option<&Page>, groups: &[&[Item]; 16]) {
+        let Some(old) = old else { return };
+        let descents = (0u8..)
+            .zip(groups)
+            .filter(|(pos, group)| !group.is_empty() && old.is_subtree(*pos))
+            .count();
+        // The children of a page at `level` are the next ones read at that index.
+        let next = self.read.get(level).map_or(&[][..], |it| it.as_slice());
+        let touched = next
+            .iter()
+            .take(descents)
+            .flatten()
+            .fold(0u8, |acc, page| acc ^ page.touch());
+        core::hint::black_box(touched);
     }
 
     /// Inserts `group` (sorted, distinct, all below bottom position `pos` of page `id`, where
