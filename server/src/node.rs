@@ -17,7 +17,7 @@ use crate::consensus::log_store::LogStore;
 use crate::consensus::mgmt;
 use crate::consensus::network::{NetworkFactory, raft_router};
 use crate::consensus::state::{LedgerHandle, StateMachine};
-use crate::consensus::{NodeInfo, Raft, RaftOptions, raft_config, raft_id};
+use crate::consensus::{NodeInfo, Raft, RaftOptions, raft_config, raft_id, spawn_snapshot_trigger};
 use crate::keys;
 use crate::state_machine::{Ledger, LedgerOptions};
 use crate::telemetry;
@@ -249,6 +249,7 @@ impl Node {
         .await
         .map_err(|e| NodeError::Start(format!("starting Raft: {e}")))?;
         telemetry::spawn_raft_gauges(raft.clone(), log.committed());
+        spawn_snapshot_trigger(raft.clone(), reader.clone(), &config.raft);
         let log_closed = log.closed_watch();
         drop(log);
 
