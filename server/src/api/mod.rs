@@ -232,8 +232,10 @@ async fn add_bulk(
     .into_response())
 }
 
-/// Checks a membership question's version against the log before asking the Ledger.
-fn check_version(reader: &LedgerReader, version: Option<u64>) -> Result<(), ApiError> {
+/// A reader of the current state, once `version` (the latest when `None`) is known to be in
+/// the log: a proof about a version beyond it is a 404 before the Ledger is asked.
+fn reader_at(st: &ApiState, version: Option<u64>) -> Result<LedgerReader, ApiError> {
+    let reader = st.reader();
     let size = reader.size();
     if size == 0 {
         return Err(ApiError::not_found(
@@ -245,7 +247,7 @@ fn check_version(reader: &LedgerReader, version: Option<u64>) -> Result<(), ApiE
             "version {v} is beyond the log (latest version {})",
             size.saturating_sub(1)
         ))),
-        _ => Ok(()),
+        _ => Ok(reader),
     }
 }
 
@@ -254,9 +256,7 @@ async fn membership_of(
     digest: Hash,
     version: Option<u64>,
 ) -> Result<Response, ApiError> {
-    let r = st.reader();
-    check_version(&r, version)?;
-    let answer = r.membership(&digest, version)?;
+    let answer = reader_at(st, version)?.membership(&digest, version)?;
     Ok(Json(answer).into_response())
 }
 
@@ -318,9 +318,7 @@ async fn incremental(State(st): State<Shared>, body: Bytes) -> Result<Response, 
             req.start, req.end
         )));
     }
-    let r = st.reader();
-    check_version(&r, Some(req.end))?;
-    let answer = r.incremental(req.start, req.end)?;
+    let answer = reader_at(&st, Some(req.end))?.incremental(req.start, req.end)?;
     Ok(Json(answer).into_response())
 }
 
@@ -378,9 +376,7 @@ pub struct LeafAnswer {
 
 async fn leaf(State(st): State<Shared>, Path(version): Path<String>) -> Result<Response, ApiError> {
     let version = parse_u64("version", &version)?;
-    let r = st.reader();
-    check_version(&r, Some(version))?;
-    let receipt = r.leaf(version)?;
+    let receipt = reader_at(&st, Some(version))?.leaf(version)?;
     let answer = LeafAnswer {
         version: receipt.version,
         digest: receipt.digest,

@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use openraft::ChangeMembers;
+use openraft::{ChangeMembers, RaftMetrics};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ApiKey;
@@ -157,31 +157,35 @@ async fn compact_now(raft: &Raft) -> Result<Compacted, String> {
         .snapshot()
         .await
         .map_err(|e| format!("snapshot: {e}"))?;
-    let snap = raft
-        .wait(Some(COMPACT_WAIT))
-        .metrics(
-            |m| m.snapshot.is_some_and(|s| s.index >= applied),
-            "a snapshot of the applied state",
-        )
-        .await
-        .map_err(|e| format!("waiting for the snapshot: {e}"))?;
+    let snap = wait_until(raft, "a snapshot of the applied state", |m| {
+        m.snapshot.is_some_and(|s| s.index >= applied)
+    })
+    .await?;
     let snapshot_index = snap.snapshot.map_or(0, |s| s.index);
     raft.trigger()
         .purge_log(snapshot_index)
         .await
         .map_err(|e| format!("purge: {e}"))?;
-    let purged = raft
-        .wait(Some(COMPACT_WAIT))
-        .metrics(
-            |m| m.purged.is_some_and(|p| p.index >= snapshot_index),
-            "the log purged up to the snapshot",
-        )
-        .await
-        .map_err(|e| format!("waiting for the purge: {e}"))?;
+    let purged = wait_until(raft, "the log purged up to the snapshot", |m| {
+        m.purged.is_some_and(|p| p.index >= snapshot_index)
+    })
+    .await?;
     Ok(Compacted {
         snapshot_index,
         purged_index: purged.purged.map_or(0, |p| p.index),
     })
+}
+
+/// Waits (at most [`COMPACT_WAIT`]) until Raft's metrics show `what`.
+async fn wait_until(
+    raft: &Raft,
+    what: &str,
+    done: impl Fn(&RaftMetrics<NodeId, NodeInfo>) -> bool + Send,
+) -> Result<RaftMetrics<NodeId, NodeInfo>, String> {
+    raft.wait(Some(COMPACT_WAIT))
+        .metrics(done, what)
+        .await
+        .map_err(|e| format!("waiting for {what}: {e}"))
 }
 
 async fn join(

@@ -86,9 +86,12 @@ pub fn spawn_snapshot_trigger(raft: Raft, reader: SharedReader, options: &RaftOp
                 let index = |l: Option<LogId>| l.map_or(0, |l| l.index);
                 index(m.last_applied).saturating_sub(index(m.snapshot))
             };
+            if behind < every {
+                continue;
+            }
+            // Only now read the size: most metrics changes are far from a snapshot.
             let size = reader.get().size();
-            let grown = size.saturating_sub(size_at_last) >= size_at_last / GROWTH;
-            if behind >= every && grown {
+            if size.saturating_sub(size_at_last) >= size_at_last / GROWTH {
                 if raft.trigger().snapshot().await.is_err() {
                     break;
                 }
