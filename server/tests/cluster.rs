@@ -65,6 +65,17 @@ async fn a_follower_joins_catches_up_by_snapshot_and_redirects_writes() {
     c1.join_addr = Some(leader.info.mgmt_url.clone());
     let follower = Node::start(c1).await.unwrap();
     wait_size(&follower, 30).await;
+    // The snapshot that brought the state predates the join: the membership entry that names
+    // the follower may reach it just after.
+    follower
+        .raft
+        .wait(Some(Duration::from_secs(10)))
+        .metrics(
+            |m| m.membership_config.membership().nodes().count() == 2,
+            "the follower sees both members",
+        )
+        .await
+        .unwrap();
     assert_eq!(
         get(&follower, "/snapshot").await.json(),
         get(&leader, "/snapshot").await.json()

@@ -82,19 +82,34 @@ fn build_qed() -> Result<PathBuf, String> {
         .ok_or_else(|| "cargo reported no qed executable".to_string())
 }
 
-/// A loopback port that was free a moment ago and that no other node of this process uses.
+/// Ports handed to test nodes: below Linux's ephemeral range (32768-60999 by default), so that no
+/// outgoing connection of any process can take a node's port while the node restarts (a member
+/// restarted on its old ports once found one taken by another test's client).
+const TEST_PORTS: std::ops::Range<u16> = 20_000..32_768;
+
+/// A loopback port that was free a moment ago and that no other node of this process uses. The
+/// search starts at a place derived from the process id, so that test processes running in
+/// parallel try different ports.
 pub fn free_port() -> u16 {
-    static TAKEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("cannot bind a loopback port: {e}"));
-        let mut taken = TAKEN.lock().unwrap_or_else(|p| p.into_inner());
-        if taken.get_or_insert_with(HashSet::new).insert(port) {
+    static NEXT: Mutex<Option<(u32, HashSet<u16>)>> = Mutex::new(None);
+    let span = u32::from(TEST_PORTS.end - TEST_PORTS.start);
+    let mut state = NEXT.lock().unwrap_or_else(|p| p.into_inner());
+    let (next, taken) = state.get_or_insert_with(|| {
+        (
+            std::process::id().wrapping_mul(2_654_435_761),
+            HashSet::new(),
+        )
+    });
+    for _ in 0..span {
+        // A step coprime with the span visits every port once.
+        *next = next.wrapping_add(7_919);
+        let port = TEST_PORTS.start + (*next % span) as u16;
+        if !taken.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            taken.insert(port);
             return port;
         }
     }
+    panic!("no free loopback port in {TEST_PORTS:?}");
 }
 
 /// Runs `qed ARGS...` to completion, killing it after `timeout` (then this panics).
