@@ -132,19 +132,25 @@ fn bit(key: &Hash, j: u8) -> u8 {
 
 /// Whether `a` and `b` agree on their first `bits` bits (`bits` may be 0 to 256).
 fn shares_prefix(a: &Hash, b: &Hash, bits: usize) -> bool {
-    let full = bits / 8;
-    let (Some(fa), Some(fb)) = (a.get(..full), b.get(..full)) else {
+    if bits > 256 {
         // More than 256 bits: only equal keys agree on all of them.
         return a == b;
-    };
-    if fa != fb {
-        return false;
     }
-    let rest = bits % 8;
-    match (a.get(full), b.get(full)) {
-        (Some(x), Some(y)) if rest > 0 => (x ^ y) >> (8 - rest) == 0,
-        _ => true,
+    // Word by word: a page check compares a prefix of 4 to 24 bits, one word, for every leaf it
+    // reads, and a byte-slice comparison cost a `memcmp` call each.
+    let word = |h: &[u8]| h.first_chunk::<8>().map_or(0, |w| u64::from_be_bytes(*w));
+    let mut left = bits;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let diff = word(x) ^ word(y);
+        if left <= 64 {
+            return left == 0 || diff >> (64 - left) == 0;
+        }
+        if diff != 0 {
+            return false;
+        }
+        left -= 64;
     }
+    true
 }
 
 /// Counts the SHA-256 computations of one operation: the number that decides whether a design

@@ -631,11 +631,8 @@ impl Builder {
     /// the leaf hashes then being those given to `push`.
     fn finish(self, inner: Option<&[Hash; 16]>) -> Page {
         let n = self.entries.min(16);
-        let branches = self.shape.branches();
-        // The content is assembled contiguously, then copied once into its shared allocation.
-        let mut buf = Slots::default();
-        buf.extend(self.slots.get(..n).unwrap_or(&[]));
         let leaves = self.leaves.min(16);
+        let branches = self.shape.branches();
         let mut packed = [[0u8; 32]; 4];
         for (i, v) in self.versions.iter().take(leaves).enumerate() {
             if let Some(word) = packed
@@ -645,51 +642,39 @@ impl Builder {
                 word.copy_from_slice(&v.to_be_bytes());
             }
         }
-        buf.extend(packed.get(..leaves.div_ceil(4)).unwrap_or(&[]));
-        if let Some(inner) = inner {
-            buf.extend(self.leaf_hashes.get(..leaves).unwrap_or(&[]));
-            for (node, hash) in inner.iter().enumerate() {
-                if branches & (1 << node) != 0 {
-                    buf.extend(core::slice::from_ref(hash));
+        let (mut branch_hashes, mut nb) = ([EMPTY; 15], 0);
+        let hashes = match inner {
+            Some(inner) => {
+                for (node, hash) in inner.iter().enumerate() {
+                    if branches & (1 << node) != 0
+                        && let Some(slot) = branch_hashes.get_mut(nb)
+                    {
+                        *slot = *hash;
+                        nb += 1;
+                    }
                 }
+                leaves
             }
-        }
+            None => 0,
+        };
+        // A chain of slices has an exact length, so the shared allocation is made once and
+        // written in place (no intermediate buffer to fill and copy).
+        let data: Arc<[Hash]> = self
+            .slots
+            .get(..n)
+            .unwrap_or(&[])
+            .iter()
+            .chain(packed.get(..leaves.div_ceil(4)).unwrap_or(&[]))
+            .chain(self.leaf_hashes.get(..hashes).unwrap_or(&[]))
+            .chain(branch_hashes.get(..nb).unwrap_or(&[]))
+            .copied()
+            .collect();
         Page {
             shape: self.shape,
             branches,
             hashed: inner.is_some(),
-            data: Arc::from(buf.as_slice()),
+            data,
         }
-    }
-}
-
-/// A page's content before it is shared: at most 16 entries, 4 slots of versions, 16 leaf
-/// hashes and 15 branch hashes.
-struct Slots {
-    buf: [Hash; 51],
-    len: usize,
-}
-
-impl Default for Slots {
-    fn default() -> Slots {
-        Slots {
-            buf: [EMPTY; 51],
-            len: 0,
-        }
-    }
-}
-
-impl Slots {
-    fn extend(&mut self, hashes: &[Hash]) {
-        let end = self.len.saturating_add(hashes.len());
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
-            dst.copy_from_slice(hashes);
-            self.len = end;
-        }
-    }
-
-    fn as_slice(&self) -> &[Hash] {
-        self.buf.get(..self.len).unwrap_or(&[])
     }
 }
 
