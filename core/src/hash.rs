@@ -50,36 +50,64 @@ pub(crate) fn compress_padded(blocks: &[[u8; 64]]) -> Hash {
 
 /// Parses a 64-character hex string (either case) into a hash.
 pub fn from_hex(s: &str) -> Option<Hash> {
-    let b = s.as_bytes();
-    if b.len() != 64 {
+    let (pairs, []) = s.as_bytes().as_chunks::<2>() else {
+        return None;
+    };
+    if pairs.len() != 32 {
         return None;
     }
     let mut out = [0u8; 32];
-    for (i, pair) in b.chunks_exact(2).enumerate() {
-        out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    // Invalid characters map to a value with the top bit set: one test at the end instead of a
+    // branch per character (answers carry dozens of hashes, parsed on every read).
+    let mut invalid = 0u8;
+    for (o, [hi, lo]) in out.iter_mut().zip(pairs) {
+        let (h, l) = (NIBBLE[usize::from(*hi)], NIBBLE[usize::from(*lo)]);
+        invalid |= h | l;
+        *o = (h << 4) | (l & 0x0f);
     }
-    Some(out)
+    (invalid & 0x80 == 0).then_some(out)
 }
 
 /// Formats a hash as 64 lowercase hex characters, the form every JSON object uses.
 pub fn to_hex(h: &Hash) -> alloc::string::String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = alloc::string::String::with_capacity(64);
-    for b in h {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0x0f)] as char);
-    }
-    s
+    alloc::string::String::from(HexDigits::new(h).as_str())
 }
 
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+/// The 64 lowercase hex characters of a hash, on the stack: for writers that copy them anyway
+/// (JSON serialization), so that no `String` is allocated per hash.
+pub(crate) struct HexDigits([u8; 64]);
+
+impl HexDigits {
+    pub(crate) fn new(h: &Hash) -> HexDigits {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (pair, b) in out.as_chunks_mut::<2>().0.iter_mut().zip(h) {
+            *pair = [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0x0f)]];
+        }
+        HexDigits(out)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII digits and letters were written.
+        core::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
+
+/// The value of each byte as a hex digit (either case), or `0xff` for a byte that is not one.
+const NIBBLE: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = match c as u8 {
+            b'0'..=b'9' => c as u8 - b'0',
+            b'a'..=b'f' => c as u8 - b'a' + 10,
+            b'A'..=b'F' => c as u8 - b'A' + 10,
+            _ => 0xff,
+        };
+        c += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
@@ -97,5 +125,19 @@ mod tests {
         assert_eq!(from_hex("00"), None);
         assert_eq!(from_hex(&"g".repeat(64)), None);
         assert_eq!(from_hex(&"é".repeat(32)), None);
+        // One bad character anywhere, an odd length, one character too many.
+        for bad in ['g', ' ', '\0', ':', '`', 'G', '/', '@'] {
+            for at in [0, 31, 63] {
+                let mut s = to_hex(&h).into_bytes();
+                s[at] = bad as u8;
+                assert_eq!(
+                    from_hex(core::str::from_utf8(&s).unwrap()),
+                    None,
+                    "{bad:?} at {at}"
+                );
+            }
+        }
+        assert_eq!(from_hex(&"0".repeat(63)), None);
+        assert_eq!(from_hex(&"0".repeat(65)), None);
     }
 }

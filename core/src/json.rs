@@ -106,19 +106,34 @@ pub struct ErrorBody {
 
 /// Serde form of one hash: 64 lowercase hex characters (`#[serde(with = "qed_core::json::hex")]`).
 pub mod hex {
-    use super::*;
     use crate::Hash;
-    use serde::{Deserializer, Serializer, de::Error};
+    use core::fmt;
+    use serde::Serializer;
+    use serde::de::{self, Deserializer, Visitor};
 
     /// Writes the hash as lowercase hex.
     pub fn serialize<S: Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::hash::to_hex(h))
+        s.serialize_str(crate::hash::HexDigits::new(h).as_str())
     }
 
     /// Reads a 64-character hex string.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
-        let s = String::deserialize(d)?;
-        crate::hash::from_hex(&s).ok_or_else(|| D::Error::custom("expected 64 hex characters"))
+        d.deserialize_str(HexVisitor)
+    }
+
+    /// Decodes the string where the parser holds it: no `String` per hash.
+    pub(super) struct HexVisitor;
+
+    impl Visitor<'_> for HexVisitor {
+        type Value = Hash;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("64 hex characters")
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Hash, E> {
+            crate::hash::from_hex(s).ok_or_else(|| E::custom("expected 64 hex characters"))
+        }
     }
 }
 
@@ -126,7 +141,9 @@ pub mod hex {
 pub mod hex_list {
     use super::*;
     use crate::Hash;
-    use serde::{Deserializer, Serializer, de::Error, ser::SerializeSeq};
+    use core::fmt;
+    use serde::de::{self, Deserializer, SeqAccess, Visitor};
+    use serde::{Serializer, ser::SerializeSeq};
 
     /// Largest proof list accepted: hyper proofs hold at most 256 hashes, RFC 9162 proofs at
     /// most 2 × 64.
@@ -136,24 +153,46 @@ pub mod hex_list {
     pub fn serialize<S: Serializer>(list: &[Hash], s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(list.len()))?;
         for h in list {
-            seq.serialize_element(&crate::hash::to_hex(h))?;
+            seq.serialize_element(crate::hash::HexDigits::new(h).as_str())?;
         }
         seq.end()
     }
 
     /// Reads an array of 64-character hex strings.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Hash>, D::Error> {
-        let strings = Vec::<String>::deserialize(d)?;
-        if strings.len() > MAX_HASHES {
-            return Err(D::Error::custom("proof has more than 256 hashes"));
+        d.deserialize_seq(ListVisitor)
+    }
+
+    /// One element: a hash decoded by [`hex::HexVisitor`].
+    struct Element(Hash);
+
+    impl<'de> Deserialize<'de> for Element {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Element, D::Error> {
+            d.deserialize_str(super::hex::HexVisitor).map(Element)
         }
-        strings
-            .iter()
-            .map(|s| {
-                crate::hash::from_hex(s)
-                    .ok_or_else(|| D::Error::custom("expected 64 hex characters"))
-            })
-            .collect()
+    }
+
+    /// Decodes element by element, refusing a list longer than [`MAX_HASHES`] as soon as it
+    /// gets there.
+    struct ListVisitor;
+
+    impl<'de> Visitor<'de> for ListVisitor {
+        type Value = Vec<Hash>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of hashes, 64 hex characters each")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Hash>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_HASHES));
+            while let Some(Element(h)) = seq.next_element()? {
+                if out.len() == MAX_HASHES {
+                    return Err(de::Error::custom("proof has more than 256 hashes"));
+                }
+                out.push(h);
+            }
+            Ok(out)
+        }
     }
 }
 
