@@ -228,25 +228,37 @@ impl Client {
         subject: Subject<'_>,
         version: Option<u64>,
     ) -> Result<MembershipAnswer, ClientError> {
-        match subject {
-            Subject::Event(e) => {
-                let body = Membership {
+        let (url, answer) = self.membership_json(subject, version).await?;
+        decode(&url, &answer)
+    }
+
+    /// [`Client::membership`] as the server sent it: the URL that answered and the JSON bytes,
+    /// not parsed (for a load generator that does not verify, or to keep the answer as
+    /// evidence byte for byte).
+    pub async fn membership_json(
+        &self,
+        subject: Subject<'_>,
+        version: Option<u64>,
+    ) -> Result<(String, Bytes), ClientError> {
+        let (path, body) = match subject {
+            Subject::Event(e) => (
+                "/proofs/membership",
+                Membership {
                     event: Some(B64.encode(e)),
                     digest: None,
                     version,
-                };
-                self.post(Kind::Read, "/proofs/membership", &body).await
-            }
-            Subject::Digest(d) => {
-                let body = Membership {
+                },
+            ),
+            Subject::Digest(d) => (
+                "/proofs/digest-membership",
+                Membership {
                     event: None,
                     digest: Some(qed_core::hash::to_hex(&d)),
                     version,
-                };
-                self.post(Kind::Read, "/proofs/digest-membership", &body)
-                    .await
-            }
-        }
+                },
+            ),
+        };
+        self.post_json(Kind::Read, path, &body).await
     }
 
     /// `POST /proofs/incremental`: the consistency proof between versions `start <= end`.
@@ -255,7 +267,18 @@ impl Client {
         start: u64,
         end: u64,
     ) -> Result<IncrementalAnswer, ClientError> {
-        self.post(
+        let (url, answer) = self.incremental_json(start, end).await?;
+        decode(&url, &answer)
+    }
+
+    /// [`Client::incremental`] as the server sent it, not parsed (see
+    /// [`Client::membership_json`]).
+    pub async fn incremental_json(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<(String, Bytes), ClientError> {
+        self.post_json(
             Kind::Read,
             "/proofs/incremental",
             &Incremental { start, end },
@@ -415,12 +438,21 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
+        let (url, answer) = self.post_json(kind, path, body).await?;
+        decode(&url, &answer)
+    }
+
+    /// Posts `body` as JSON; answers the URL that answered and its body, unparsed.
+    async fn post_json<B: Serialize>(
+        &self,
+        kind: Kind,
+        path: &str,
+        body: &B,
+    ) -> Result<(String, Bytes), ClientError> {
         let body = serde_json::to_vec(body)
             .map_err(|e| ClientError::Request(format!("cannot encode the request: {e}")))?;
-        let (url, answer) = self
-            .call(Method::POST, path, Some(Bytes::from(body)), kind)
-            .await?;
-        decode(&url, &answer)
+        self.call(Method::POST, path, Some(Bytes::from(body)), kind)
+            .await
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
