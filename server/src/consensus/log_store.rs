@@ -88,6 +88,9 @@ impl LogStore {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
+        // Flushed tables go to disk as they are written, not all at their final fsync, which
+        // would make the next log fsync wait for them (see the state database's options).
+        opts.set_bytes_per_sync(1 << 20);
         let cfs =
             [CF_LOGS, CF_META].map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, dir, cfs).map_err(|source| OpenError::Db {
