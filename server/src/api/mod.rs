@@ -80,15 +80,38 @@ async fn track(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "other".to_string(), |p| p.as_str().to_string());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let start = Instant::now();
     let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
+    let status = status_label(resp.status());
     metrics::counter!("qed_http_requests_total", "path" => path.clone(), "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!("qed_http_request_seconds", "path" => path)
         .record(start.elapsed().as_secs_f64());
     resp
+}
+
+/// The method as a static label (formatting `Method` allocated a string per request).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+/// The status code as a static label: the numbers are formatted once, not per request.
+fn status_label(status: StatusCode) -> &'static str {
+    static LABELS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| (100..1000u16).map(|code| code.to_string()).collect());
+    LABELS
+        .get(usize::from(status.as_u16()).wrapping_sub(100))
+        .map_or("other", String::as_str)
 }
 
 /// Reads a body, turning the body-size rejection (and any other) into a JSON error.
@@ -435,4 +458,19 @@ async fn info(State(st): State<Shared>) -> Json<InfoAnswer> {
 
 async fn shards(State(st): State<Shared>) -> Response {
     Json(shards_info(&st.raft)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_the_method_and_the_status_number() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+        for code in [100, 200, 401, 404, 413, 503, 999] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert_eq!(status_label(status), code.to_string());
+        }
+    }
 }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Compares two `qed` builds on one log, alternating them, for the figures a shared machine makes
+# too noisy to compare across separate runs (docs/BENCHMARKS.md). Not a test.
+#
+#   scripts/bench-ab.sh OLD_QED NEW_QED [PAIRS]
+#
+# One node's data (EVENTS events added in bulk first, default 1,000,000) is reused: for each pair
+# the node is restarted on it with OLD_QED, then NEW_QED, and each build, as node and as load
+# generator, runs
+#   - membership proofs: `qed workload --kind membership -c 64 -n 100000 --preload 10000`,
+#     reporting the rate and the CPU time per proof of the node and of the load generator;
+#   - paced single adds: `qed workload --kind add -c 64 --rate RATE -d 30s` (RATE default 1900),
+#     reporting the latency percentiles.
+# Uses the ports of scripts/bench-server.sh (127.0.0.1:18800 and 185/186/18700): run one at a time.
+set -euo pipefail
+OLD=$(realpath "$1")
+NEW=$(realpath "$2")
+PAIRS=${3:-3}
+EVENTS=${EVENTS:-1000000}
+RATE=${RATE:-1900}
+URL=http://127.0.0.1:18800
+DATA=$(mktemp -d)
+NODE=
+stop() {
+  if [ -n "$NODE" ]; then
+    kill "$NODE" 2>/dev/null || true
+    wait "$NODE" 2>/dev/null || true
+  fi
+  NODE=
+}
+trap 'stop; rm -rf "$DATA"' EXIT
+
+start() { # binary
+  "$1" start -k bench-key -p "$DATA/db" --raftpath "$DATA/raft" -y "$DATA/keys/qed_ed25519" \
+    --http-addr 127.0.0.1:18800 --raft-addr 127.0.0.1:18500 --mgmt-addr 127.0.0.1:18700 \
+    --metrics-addr 127.0.0.1:18600 -l warn >>"$DATA/node.log" 2>&1 &
+  NODE=$!
+  for _ in $(seq 1 300); do curl -fsS "$URL/healthcheck" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "the node did not start; see $DATA/node.log" >&2
+  exit 1
+}
+workload() { # binary, report file, workload arguments
+  local bin=$1 out=$2
+  shift 2
+  "$bin" workload --endpoint "$URL" -k bench-key --no-progress -o "$out" "$@" >/dev/null
+}
+node_cpu_ticks() { awk '{print $14 + $15}' "/proc/$NODE/stat"; }
+
+"$OLD" generate signerkeys --path "$DATA/keys" >/dev/null 2>&1
+start "$OLD"
+echo "adding $EVENTS events in bulk (machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
+workload "$OLD" "$DATA/fill.json" --kind bulk --bulk-size 1000 -c 8 -n "$EVENTS"
+stop
+tick=$(getconf CLK_TCK)
+for pair in $(seq 1 "$PAIRS"); do
+  for bin in "$OLD" "$NEW"; do
+    name=$([ "$bin" = "$OLD" ] && echo old || echo new)
+    start "$bin"
+    before=$(node_cpu_ticks)
+    /usr/bin/time -f '%U %S' -o "$DATA/time" \
+      "$bin" workload --endpoint "$URL" -k bench-key --no-progress -o "$DATA/m.json" \
+      --kind membership -c 64 -n 100000 --preload 10000 >/dev/null
+    after=$(node_cpu_ticks)
+    workload "$bin" "$DATA/add.json" --kind add -c 64 --rate "$RATE" -d 30s
+    python3 - "$DATA" "$pair" "$name" "$before" "$after" "$tick" <<'EOF'
+import json, sys
+data, pair, name, before, after, tick = sys.argv[1:]
+m = json.load(open(f"{data}/m.json"))
+add = json.load(open(f"{data}/add.json"))["latency_ms"]
+user, system = map(float, open(f"{data}/time").read().split()[-2:])
+n = m["events"]
+node_us = (float(after) - float(before)) / float(tick) * 1e6 / n
+# The load generator's CPU includes its 10,000-event preload.
+loadgen_us = (user + system) * 1e6 / (n + 10000)
+print(f"pair {pair} {name}: membership {m['events_per_sec']:.0f}/s, node {node_us:.1f} us "
+      f"+ load generator {loadgen_us:.1f} us per proof; paced adds p50 {add['p50']:.1f} "
+      f"p99 {add['p99']:.1f} p99.9 {add['p999']:.1f} ms")
+EOF
+    stop
+  done
+done
