@@ -446,4 +446,36 @@ async fn qed_workload_reports() {
         (200, 0, 0)
     );
     assert_eq!(report.log_size_before, Some(2300));
+
+    // Without --verify the answers are read but not parsed. Each run preloads one event.
+    for (kind, size_before) in [("membership", 2301), ("incremental", 2302)] {
+        let out_file = node.dir().join(format!("{kind}-unverified.json"));
+        let out = run_qed(
+            &[
+                "workload",
+                "--endpoint",
+                &node.url(),
+                "-k",
+                &node.api_key,
+                "--kind",
+                kind,
+                "--preload",
+                "1",
+                "-n",
+                "100",
+                "-c",
+                "2",
+                "--no-progress",
+                "--output",
+                out_file.to_str().unwrap(),
+            ],
+            Duration::from_secs(120),
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{kind}: {out:?}");
+        let report: Report =
+            serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+        assert_eq!((report.events, report.errors), (100, 0), "{kind}");
+        assert_eq!(report.log_size_before, Some(size_before), "{kind}");
+    }
 }

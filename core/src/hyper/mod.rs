@@ -136,8 +136,9 @@ fn shares_prefix(a: &Hash, b: &Hash, bits: usize) -> bool {
         // More than 256 bits: only equal keys agree on all of them.
         return a == b;
     }
-    // Word by word: a page check compares a prefix of 4 to 24 bits, one word, for every leaf it
-    // reads, and a byte-slice comparison cost a `memcmp` call each.
+    // Word by word: a page check compares every leaf it reads with the page's prefix, which is
+    // under 64 bits deep in any realistic tree (one word), and a byte-slice comparison cost a
+    // `memcmp` call each.
     let word = |h: &[u8]| h.first_chunk::<8>().map_or(0, |w| u64::from_be_bytes(*w));
     let mut left = bits;
     for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
