@@ -17,7 +17,8 @@
 //! request (p50, p90, p99, p99.9, max, from an HDR histogram in microseconds), and writes the same
 //! figures as JSON to `--output`. With `--verify` every answer is also checked with qed-core
 //! against `--verifier-key` (client CPU, not server work), except incremental answers, which need
-//! two signed snapshots each.
+//! two signed snapshots each. Without it, proof answers are read but not parsed, so that the load
+//! generator takes as little as it can of the CPU it shares with a server on the same machine.
 //!
 //! Exit codes: 0 when every request succeeded (and verified), 1 when some failed, 2 when the run
 //! could not start or its report could not be written.
