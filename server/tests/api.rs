@@ -338,6 +338,7 @@ async fn proofs_and_reads_with_their_error_cases() {
     // Membership, by event and by digest, latest and at a version.
     let m = post(&node, "/proofs/membership", json!({"event": b64(b"b")})).await;
     assert_eq!(m.status, StatusCode::OK);
+    assert_eq!(m.headers["content-type"], "application/json");
     let m = m.json();
     assert_eq!(
         (
