@@ -359,41 +359,46 @@ async fn qed_client_exit_codes() {
     assert_eq!(out.status.code(), Some(2), "401 is an error");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn qed_workload_reports() {
-    let node = Node::start().await;
-    let out_file = node.dir().join("bulk.json");
-    let out = run_qed(
-        &[
-            "workload",
-            "--endpoint",
-            &node.url(),
-            "-k",
-            &node.api_key,
-            "--kind",
-            "bulk",
-            "-n",
-            "2000",
-            "--bulk-size",
-            "250",
-            "-c",
-            "2",
-            "--no-progress",
-            "--output",
-            out_file.to_str().unwrap(),
-        ],
-        Duration::from_secs(120),
-    )
-    .await;
+/// Runs `qed workload` against `node` with `args`, expects exit 0 and returns its report.
+async fn workload(node: &Node, name: &str, args: &[&str]) -> Report {
+    let out_file = node.dir().join(format!("{name}.json"));
+    let url = node.url();
+    let mut all = vec![
+        "workload",
+        "--endpoint",
+        &url,
+        "-k",
+        &node.api_key,
+        "--no-progress",
+        "--output",
+        out_file.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let out = run_qed(&all, Duration::from_secs(120)).await;
     assert_eq!(
         out.status.code(),
         Some(0),
-        "{}{}",
+        "{name}: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Report =
-        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qed_workload_reports() {
+    let node = Node::start().await;
+    let bulk = [
+        "--kind",
+        "bulk",
+        "-n",
+        "2000",
+        "--bulk-size",
+        "250",
+        "-c",
+        "2",
+    ];
+    let report = workload(&node, "bulk", &bulk).await;
     assert_eq!(
         (
             report.events,
@@ -406,41 +411,19 @@ async fn qed_workload_reports() {
     assert_eq!(report.log_size_after, Some(2000));
     assert!(report.latency_ms.p50 > 0.0 && report.latency_ms.max >= report.latency_ms.p99);
 
-    let out_file = node.dir().join("membership.json");
-    let out = run_qed(
-        &[
-            "workload",
-            "--endpoint",
-            &node.url(),
-            "-k",
-            &node.api_key,
-            "--kind",
-            "membership",
-            "--preload",
-            "300",
-            "-n",
-            "200",
-            "-c",
-            "4",
-            "--no-progress",
-            "--verify",
-            "--verifier-key",
-            &node.signer.verifier_key,
-            "--output",
-            out_file.to_str().unwrap(),
-        ],
-        Duration::from_secs(120),
-    )
-    .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Report =
-        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let key = &node.signer.verifier_key;
+    let membership = [
+        "--kind",
+        "membership",
+        "--preload",
+        "300",
+        "-n",
+        "200",
+        "-c",
+        "4",
+    ];
+    let verify = ["--verify", "--verifier-key", key];
+    let report = workload(&node, "membership", &[&membership[..], &verify].concat()).await;
     assert_eq!(
         (report.events, report.errors, report.verify_failures),
         (200, 0, 0)
@@ -449,32 +432,8 @@ async fn qed_workload_reports() {
 
     // Without --verify the answers are read but not parsed. Each run preloads one event.
     for (kind, size_before) in [("membership", 2301), ("incremental", 2302)] {
-        let out_file = node.dir().join(format!("{kind}-unverified.json"));
-        let out = run_qed(
-            &[
-                "workload",
-                "--endpoint",
-                &node.url(),
-                "-k",
-                &node.api_key,
-                "--kind",
-                kind,
-                "--preload",
-                "1",
-                "-n",
-                "100",
-                "-c",
-                "2",
-                "--no-progress",
-                "--output",
-                out_file.to_str().unwrap(),
-            ],
-            Duration::from_secs(120),
-        )
-        .await;
-        assert_eq!(out.status.code(), Some(0), "{kind}: {out:?}");
-        let report: Report =
-            serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+        let args = ["--kind", kind, "--preload", "1", "-n", "100", "-c", "2"];
+        let report = workload(&node, kind, &args).await;
         assert_eq!((report.events, report.errors), (100, 0), "{kind}");
         assert_eq!(report.log_size_before, Some(size_before), "{kind}");
     }
