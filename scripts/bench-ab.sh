@@ -11,7 +11,7 @@
 #     reporting the rate and the CPU time per proof of the node and of the load generator;
 #   - paced single adds: `qed workload --kind add -c 64 --rate RATE -d 30s` (RATE default 1900),
 #     reporting the latency percentiles.
-# Uses the ports of scripts/bench-server.sh (127.0.0.1:18800 and 185/186/18700): run one at a time.
+# Uses the ports of scripts/bench-server.sh (127.0.0.1:18500, 18600, 18700, 18800): run one at a time.
 set -euo pipefail
 OLD=$(realpath "$1")
 NEW=$(realpath "$2")

@@ -96,14 +96,15 @@ pub fn free_port() -> u16 {
     let mut state = NEXT.lock().unwrap_or_else(|p| p.into_inner());
     let (next, taken) = state.get_or_insert_with(|| {
         (
-            std::process::id().wrapping_mul(2_654_435_761),
+            std::process::id().wrapping_mul(2_654_435_761) % span,
             HashSet::new(),
         )
     });
     for _ in 0..span {
-        // A step coprime with the span visits every port once.
-        *next = next.wrapping_add(7_919);
-        let port = TEST_PORTS.start + (*next % span) as u16;
+        // A step coprime with the span visits every port once (`next` stays below the span, so
+        // the sequence never wraps around `u32`).
+        *next = (*next + 7_919) % span;
+        let port = TEST_PORTS.start + *next as u16;
         if !taken.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
             taken.insert(port);
             return port;
