@@ -339,6 +339,13 @@ async fn proofs_and_reads_with_their_error_cases() {
     let m = post(&node, "/proofs/membership", json!({"event": b64(b"b")})).await;
     assert_eq!(m.status, StatusCode::OK);
     assert_eq!(m.headers["content-type"], "application/json");
+    // Proof answers are written by sonic-rs: byte for byte what serde_json writes for the same
+    // typed answer (its checkpoint note has newlines and a non-ASCII dash to escape or not).
+    let typed: qed_core::verify::MembershipAnswer = serde_json::from_slice(&m.body).unwrap();
+    assert_eq!(
+        String::from_utf8(serde_json::to_vec(&typed).unwrap()).unwrap(),
+        String::from_utf8(m.body.clone()).unwrap()
+    );
     let m = m.json();
     assert_eq!(
         (

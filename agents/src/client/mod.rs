@@ -661,7 +661,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Reads an answer body, refusing more than [`MAX_ANSWER_BYTES`].
 async fn read_body(url: &Url, mut resp: reqwest::Response) -> Result<Bytes, ClientError> {
-    let mut out = Vec::new();
+    // An answer usually arrives in one chunk, which is kept as it is; only an answer in several
+    // chunks is copied into one buffer (the copy was 4 % of the load generator's CPU).
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut len = 0usize;
     while let Some(chunk) = resp
         .chunk()
         .await
@@ -670,15 +674,27 @@ async fn read_body(url: &Url, mut resp: reqwest::Response) -> Result<Bytes, Clie
             source,
         })?
     {
-        if out.len().saturating_add(chunk.len()) > MAX_ANSWER_BYTES {
+        len = len.saturating_add(chunk.len());
+        if len > MAX_ANSWER_BYTES {
             return Err(ClientError::Decode {
                 url: url.to_string(),
                 message: format!("answer over {MAX_ANSWER_BYTES} bytes"),
             });
         }
-        out.extend_from_slice(&chunk);
+        match &first {
+            None => first = Some(chunk),
+            Some(head) => {
+                if joined.is_empty() {
+                    joined.extend_from_slice(head);
+                }
+                joined.extend_from_slice(&chunk);
+            }
+        }
     }
-    Ok(Bytes::from(out))
+    Ok(match joined.is_empty() {
+        true => first.unwrap_or_default(),
+        false => Bytes::from(joined),
+    })
 }
 
 fn decode<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, ClientError> {
@@ -744,11 +760,17 @@ pub fn parse_endpoint(endpoint: &str) -> Result<Url, ClientError> {
 
 /// `base` (with any path prefix) followed by the API path.
 fn join(base: &Url, path: &str) -> Result<Url, ClientError> {
-    let full = format!("{}{}", base.as_str().trim_end_matches('/'), path);
-    Url::parse(&full).map_err(|e| ClientError::Endpoint {
-        endpoint: base.to_string(),
-        message: e.to_string(),
-    })
+    if base.cannot_be_a_base() {
+        return Err(ClientError::Endpoint {
+            endpoint: base.to_string(),
+            message: "not a URL that can take a path".into(),
+        });
+    }
+    // Only the path changes: the host was parsed once, with the endpoint. Parsing the whole URL
+    // again for every request was 4 % of the load generator's CPU on membership proofs.
+    let mut url = base.clone();
+    url.set_path(&format!("{}{}", base.path().trim_end_matches('/'), path));
+    Ok(url)
 }
 
 /// The endpoint a redirected request now goes to: its URL minus the API path (or its origin).
