@@ -1,8 +1,8 @@
 //! The one error type of the client: what failed (HTTP status and the server's message,
 //! transport, decoding, redirects, verification) and whether a retry may help.
 
+use http::StatusCode;
 use qed_core::VerifyError;
-use reqwest::StatusCode;
 
 /// Why a request to a QED node failed, or why its answer was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +23,9 @@ pub enum ClientError {
     Transport {
         /// The URL of the failed request.
         url: String,
-        /// The underlying HTTP client error.
+        /// The underlying connection or HTTP error (or the request's time limit).
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The answer was not the JSON object (or text) the API documents.
     #[error("cannot decode the answer of {url}: {message}")]

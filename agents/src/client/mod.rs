@@ -47,15 +47,20 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
+use http::header::{CONTENT_TYPE, LOCATION};
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use qed_core::Hash;
 use qed_core::json::{AddBulk, AddEvent, ErrorBody, Incremental, Membership};
 use qed_core::receipt::{Receipt, ReceiptVerdict};
 use qed_core::snapshot::{Checkpoint, SnapshotJson, VerifierKey};
 use qed_core::verify::{IncrementalAnswer, MembershipAnswer, MembershipVerdict};
-use reqwest::header::{CONTENT_TYPE, LOCATION};
-use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use url::Url;
 
 /// The header that carries the shared secret on writes.
 pub const API_KEY_HEADER: &str = "Api-Key";
@@ -121,9 +126,12 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+/// The HTTP/1.1 connection pool.
+type Http = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+
 #[derive(Debug)]
 struct Inner {
-    http: reqwest::Client,
+    http: Http,
     endpoints: Vec<Url>,
     current: Mutex<Url>,
     /// The members' HTTP URLs as the cluster announced them (`None`: not asked yet).
@@ -150,15 +158,13 @@ impl Client {
             .first()
             .cloned()
             .ok_or_else(|| ClientError::Request("no endpoint given".into()))?;
-        let http = reqwest::Client::builder()
-            // Redirects are followed by hand: only for writes, keeping the secret, and moving the
-            // current endpoint to the leader.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(opts.timeout)
-            .connect_timeout(opts.connect_timeout)
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| ClientError::Request(format!("cannot build the HTTP client: {e}")))?;
+        // Redirects are followed by hand (`call_once`): only for writes, keeping the secret, and
+        // moving the current endpoint to the leader. The whole-request limit is `call_once`'s.
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(opts.connect_timeout));
+        let http =
+            hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -494,7 +500,7 @@ impl Client {
         }
     }
 
-    /// One request to `base`, following redirects for writes.
+    /// One request to `base`, following redirects for writes, within the time limit.
     async fn call_once(
         &self,
         base: &Url,
@@ -506,29 +512,23 @@ impl Client {
         let mut url = join(base, path)?;
         let mut hops = 0;
         loop {
-            let mut req = self.inner.http.request(method.clone(), url.clone());
-            if kind == Kind::Write
-                && let Some(key) = &self.inner.opts.api_key
-            {
-                req = req.header(API_KEY_HEADER, key);
-            }
-            if let Some(b) = &body {
-                req = req.header(CONTENT_TYPE, "application/json").body(b.clone());
-            }
-            let resp = req.send().await.map_err(|source| ClientError::Transport {
-                url: url.to_string(),
-                source,
-            })?;
-            let status = resp.status();
+            let (status, location, answer) = self
+                .exchange(
+                    &url,
+                    method.clone(),
+                    body.clone(),
+                    kind,
+                    self.inner.opts.timeout,
+                )
+                .await?;
             if matches!(
                 status,
                 StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
             ) {
                 hops += 1;
-                url = self.redirect_target(&url, &resp, path, hops)?;
+                url = self.redirect_target(&url, location.as_deref(), path, hops)?;
                 continue;
             }
-            let answer = read_body(&url, resp).await?;
             if status.is_success() {
                 return Ok((url.to_string(), answer));
             }
@@ -536,12 +536,76 @@ impl Client {
         }
     }
 
+    /// Sends one request and reads its answer within `limit`: the status, the `Location`
+    /// header and the body.
+    async fn exchange(
+        &self,
+        url: &Url,
+        method: Method,
+        body: Option<Bytes>,
+        kind: Kind,
+        limit: Duration,
+    ) -> Result<(StatusCode, Option<String>, Bytes), ClientError> {
+        match tokio::time::timeout(limit, self.exchange_unbounded(url, method, body, kind)).await {
+            Ok(result) => result,
+            Err(_) => Err(ClientError::Transport {
+                url: url.to_string(),
+                source: format!("no answer within {limit:?}").into(),
+            }),
+        }
+    }
+
+    async fn exchange_unbounded(
+        &self,
+        url: &Url,
+        method: Method,
+        body: Option<Bytes>,
+        kind: Kind,
+    ) -> Result<(StatusCode, Option<String>, Bytes), ClientError> {
+        let transport = |source: Box<dyn std::error::Error + Send + Sync>| ClientError::Transport {
+            url: url.to_string(),
+            source,
+        };
+        let mut req = http::Request::builder().method(method).uri(url.as_str());
+        if kind == Kind::Write
+            && let Some(key) = &self.inner.opts.api_key
+        {
+            req = req.header(API_KEY_HEADER, key);
+        }
+        if body.is_some() {
+            req = req.header(CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Full::new(body.unwrap_or_default()))
+            .map_err(|e| ClientError::Request(format!("cannot build the request: {e}")))?;
+        let resp = self
+            .inner
+            .http
+            .request(req)
+            .await
+            .map_err(|e| transport(e.into()))?;
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let answer = read_body(resp.into_body()).await.map_err(|e| match e {
+            BodyError::Transport(source) => transport(source),
+            BodyError::TooLarge => ClientError::Decode {
+                url: url.to_string(),
+                message: format!("answer over {MAX_ANSWER_BYTES} bytes"),
+            },
+        })?;
+        Ok((status, location, answer))
+    }
+
     /// The URL a `307`/`308` points at; the node it names becomes the current endpoint (it is
     /// the leader, as far as the redirecting node knows).
     fn redirect_target(
         &self,
         url: &Url,
-        resp: &reqwest::Response,
+        location: Option<&str>,
         path: &str,
         hops: usize,
     ) -> Result<Url, ClientError> {
@@ -555,11 +619,8 @@ impl Client {
                 self.inner.opts.max_redirects
             )));
         }
-        let location = resp
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| bad("a redirect without a Location header".into()))?;
+        let location =
+            location.ok_or_else(|| bad("a redirect without a Location header".into()))?;
         let next = url
             .join(location)
             .map_err(|e| bad(format!("bad Location {location:?}: {e}")))?;
@@ -638,18 +699,14 @@ impl Client {
     /// `GET /info/shards` of `endpoint`, if it answers at all.
     async fn ask_shards(&self, endpoint: &Url) -> Option<Shards> {
         let url = join(endpoint, "/info/shards").ok()?;
-        let resp = self
-            .inner
-            .http
-            .get(url.clone())
-            .timeout(self.inner.opts.connect_timeout)
-            .send()
+        let limit = self.inner.opts.connect_timeout;
+        let (status, _, body) = self
+            .exchange(&url, Method::GET, None, Kind::Read, limit)
             .await
             .ok()?;
-        if !resp.status().is_success() {
+        if !status.is_success() {
             return None;
         }
-        let body = read_body(&url, resp).await.ok()?;
         serde_json::from_slice(&body).ok()
     }
 }
@@ -659,27 +716,29 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Why an answer's body could not be read.
+enum BodyError {
+    /// The connection broke.
+    Transport(Box<dyn std::error::Error + Send + Sync>),
+    /// The body is over [`MAX_ANSWER_BYTES`].
+    TooLarge,
+}
+
 /// Reads an answer body, refusing more than [`MAX_ANSWER_BYTES`].
-async fn read_body(url: &Url, mut resp: reqwest::Response) -> Result<Bytes, ClientError> {
+async fn read_body(mut body: Incoming) -> Result<Bytes, BodyError> {
     // An answer usually arrives in one chunk, which is kept as it is; only an answer in several
     // chunks is copied into one buffer (the copy was 4 % of the load generator's CPU).
     let mut first: Option<Bytes> = None;
     let mut joined: Vec<u8> = Vec::new();
     let mut len = 0usize;
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|source| ClientError::Transport {
-            url: url.to_string(),
-            source,
-        })?
-    {
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Transport(e.into()))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
         len = len.saturating_add(chunk.len());
         if len > MAX_ANSWER_BYTES {
-            return Err(ClientError::Decode {
-                url: url.to_string(),
-                message: format!("answer over {MAX_ANSWER_BYTES} bytes"),
-            });
+            return Err(BodyError::TooLarge);
         }
         match &first {
             None => first = Some(chunk),
