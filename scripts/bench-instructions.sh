@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Instructions per membership proof, counted by valgrind's callgrind, for builds of `qed`: the
+# figure to compare builds by when the machine is too noisy for CPU times (docs/BENCHMARKS.md).
+# Not a test.
+#
+#   scripts/bench-instructions.sh QED [QED...]
+#
+# For each build, on a node of its own:
+#   - load generator: a release node holding 100,000 events answers
+#     `qed workload --kind membership -c 16 -n 3000 --preload 1000`, run under callgrind;
+#   - node: a node holding 20,000 events is restarted under callgrind with instrumentation off,
+#     switched on (`callgrind_control -i on`) for the same workload only. The count includes the
+#     apply of the 1,000 preloaded events and any compaction meanwhile.
+# SHA-256 runs in software under valgrind. Needs valgrind (`apt-get install valgrind`).
+# Uses the ports of scripts/bench-server.sh (127.0.0.1:18500, 18600, 18700, 18800): run one at a time.
+set -euo pipefail
+[ $# -ge 1 ] || { echo "usage: $0 QED [QED...]" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
+URL=http://127.0.0.1:18800
+DATA=
+NODE=
+stop() {
+  if [ -n "$NODE" ]; then
+    kill "$NODE" 2>/dev/null || true
+    wait "$NODE" 2>/dev/null || true
+  fi
+  NODE=
+}
+trap 'stop; [ -n "$DATA" ] && rm -rf "$DATA"' EXIT
+
+start() { # command...: starts a node on $DATA and waits until it answers
+  "$@" start -k bench-key -p "$DATA/db" --raftpath "$DATA/raft" -y "$DATA/keys/qed_ed25519" \
+    --http-addr 127.0.0.1:18800 --raft-addr 127.0.0.1:18500 --mgmt-addr 127.0.0.1:18700 \
+    --metrics-addr 127.0.0.1:18600 -l warn >>"$DATA/node.log" 2>&1 &
+  NODE=$!
+  for _ in $(seq 1 600); do curl -fsS "$URL/healthcheck" >/dev/null 2>&1 && return; sleep 0.2; done
+  echo "the node did not start; see $DATA/node.log" >&2
+  exit 1
+}
+workload() { # binary, then workload arguments
+  local bin=$1
+  shift
+  "$bin" workload --endpoint "$URL" -k bench-key --no-progress -o "$DATA/report.json" "$@" >/dev/null
+}
+fresh_node() { # binary, events
+  [ -n "$DATA" ] && rm -rf "$DATA"
+  DATA=$(mktemp -d)
+  "$1" generate signerkeys --path "$DATA/keys" >/dev/null 2>&1
+  start "$1"
+  workload "$1" --kind bulk --bulk-size 1000 -c 8 -n "$2"
+}
+collected() { sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$1" | tail -1; }
+PROOFS=(--kind membership -c 16 -n 3000 --preload 1000)
+
+for bin in "$@"; do
+  bin=$(realpath "$bin")
+  fresh_node "$bin" 100000
+  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" workload --endpoint "$URL" \
+    -k bench-key --no-progress -o "$DATA/report.json" "${PROOFS[@]}" >/dev/null 2>"$DATA/lg.log"
+  generator=$(collected "$DATA/lg.log")
+  stop
+  fresh_node "$bin" 20000
+  stop
+  start valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null "$bin"
+  callgrind_control -i on "$NODE" >/dev/null 2>&1
+  workload "$bin" "${PROOFS[@]}"
+  callgrind_control -i off "$NODE" >/dev/null 2>&1
+  stop
+  echo "$bin: load generator $generator instructions, node $(collected "$DATA/node.log") instructions (4,000 requests)"
+done
