@@ -555,6 +555,7 @@ impl Client {
         }
     }
 
+    /// [`Client::exchange`] without its time limit.
     async fn exchange_unbounded(
         &self,
         url: &Url,
