@@ -1,6 +1,7 @@
 //! The client against a mock cluster (axum on loopback): redirects to the leader keep the method,
 //! body and secret; a dead endpoint is replaced by the leader that `/info/shards` names; `503` is
-//! retried a bounded number of times; server errors come back typed with the server's message.
+//! retried a bounded number of times; server errors come back typed with the server's message;
+//! a node that never answers is cut off at the time limit, and an oversized answer is refused.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -311,4 +312,48 @@ async fn an_answer_that_is_not_the_documented_json_is_a_decode_error() {
     let client = Client::new(&[format!("http://{addr}")], fast(None, 0)).unwrap();
     let err = client.snapshot().await.unwrap_err();
     assert!(matches!(err, ClientError::Decode { .. }), "{err}");
+}
+
+/// A node that accepts connections and reads requests but never answers.
+async fn silent() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_node_that_never_answers_is_cut_off_at_the_time_limit() {
+    let addr = silent().await;
+    let opts = ClientOptions {
+        timeout: Duration::from_millis(300),
+        ..fast(None, 0)
+    };
+    let client = Client::new(&[format!("http://{addr}")], opts).unwrap();
+    let started = std::time::Instant::now();
+    let err = client.snapshot().await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(matches!(err, ClientError::Transport { .. }), "{err}");
+    assert!(err.to_string().contains("no answer within 300ms"), "{err}");
+    assert!(err.is_retryable());
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn an_answer_over_the_limit_is_refused() {
+    let huge = "x".repeat(qed_agents::client::MAX_ANSWER_BYTES + 1);
+    let app = Router::new().route("/snapshot", get(move || async move { huge }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new(&[format!("http://{addr}")], fast(None, 0)).unwrap();
+    let err = client.snapshot().await.unwrap_err();
+    assert!(matches!(err, ClientError::Decode { .. }), "{err}");
+    assert!(err.to_string().contains("answer over"), "{err}");
 }
