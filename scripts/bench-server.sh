@@ -5,6 +5,7 @@
 #
 #   scripts/bench-server.sh            bulk to 1M, single adds, membership, paced adds, then 10M
 #   QED_BENCH_MAX=1000000 scripts/...  stop after the 1M figures
+#   QED_BIN=/path/to/qed scripts/...   that build (node and load generator) instead of this tree's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-target/bench-server}"
@@ -13,8 +14,12 @@ HTTP=127.0.0.1:18800
 URL="http://$HTTP"
 KEY=bench-key
 
-cargo build -q --release -p qed-server --bin qed
-QED="$PWD/target/release/qed"
+if [ -n "${QED_BIN:-}" ]; then
+  QED=$(realpath "$QED_BIN")
+else
+  cargo build -q --release -p qed-server --bin qed
+  QED="$PWD/target/release/qed"
+fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 DATA="$(mktemp -d)"
 "$QED" generate signerkeys --path "$DATA/keys" >/dev/null 2>&1
