@@ -311,6 +311,12 @@ impl Page {
             .fold(0, |acc, slot| acc ^ slot[0])
     }
 
+    /// Reads the first byte of the page's content, which brings its first cache line (with
+    /// the shared allocation's reference counts) into the cache (see `MemoryStore::pages`).
+    pub(super) fn touch_head(&self) -> u8 {
+        self.data.first().map_or(0, |slot| slot[0])
+    }
+
     /// Slots holding the entries and the leaves' versions (four to a slot).
     fn entry_slots(&self) -> usize {
         self.len() + self.shape.leaves().div_ceil(4)

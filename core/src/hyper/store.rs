@@ -271,13 +271,21 @@ impl PageStore for MemoryStore {
     }
 
     fn pages(&self, ids: &[PageId]) -> Result<Vec<Option<Page>>, Infallible> {
-        // Touch every slot before looking any page up: a loop of independent loads whose cache
-        // misses the processor overlaps, where a lookup's probe loop keeps only a few in flight.
-        // The pages' content is touched later, just before each is rebuilt
+        // Touch every slot before looking any page up, then the first cache line of every page
+        // found before cloning any: loops of independent loads whose cache misses the processor
+        // overlaps. A lookup's probe loop keeps only a few in flight, and a clone's atomic
+        // reference count update on a line not yet loaded waits for its miss alone. The rest of
+        // a page's content is touched later, just before it is rebuilt
         // (`Batch::touch_children`): touched here too, it was evicted again before its turn.
         let slots = ids.iter().fold(0u8, |acc, id| acc ^ self.touch_slot(id));
         core::hint::black_box(slots);
-        Ok(ids.iter().map(|id| self.get(id).cloned()).collect())
+        let found: Vec<Option<&Page>> = ids.iter().map(|id| self.get(id)).collect();
+        let heads = found
+            .iter()
+            .flatten()
+            .fold(0u8, |acc, page| acc ^ page.touch_head());
+        core::hint::black_box(heads);
+        Ok(found.into_iter().map(|page| page.cloned()).collect())
     }
 }
 
