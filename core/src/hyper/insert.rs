@@ -182,17 +182,19 @@ fn read_ahead<S: PageStore>(
     items: &[Item],
 ) -> Result<Vec<vec::IntoIter<Option<Page>>>, StoreError<S::Error>> {
     let mut levels = Vec::new();
-    // The existing pages of the current level, with the items below each.
-    let mut frontier: Vec<(PageId, Page, &[Item])> = root
-        .map(|page| (PageId::ROOT, page.clone(), items))
+    // The existing pages of the current level, by their positions that hold child pages (all
+    // the descent needs: no clone of the page, whose reference count is one more memory
+    // write), with the items below each.
+    let mut frontier: Vec<(PageId, u16, &[Item])> = root
+        .map(|page| (PageId::ROOT, page.subtree_positions(), items))
         .into_iter()
         .collect();
     while !frontier.is_empty() {
         let mut ids = Vec::new();
         let mut below = Vec::new();
-        for (id, page, items) in &frontier {
+        for (id, subtrees, items) in &frontier {
             for (pos, group) in (0u8..).zip(groups(id.depth(), items)) {
-                if !group.is_empty() && page.is_subtree(pos) {
+                if !group.is_empty() && subtrees & (1 << pos) != 0 {
                     ids.push(id.child(pos).ok_or(StoreError::Corrupt {
                         page: *id,
                         reason: "a depth-252 page points to a child page",
@@ -207,7 +209,7 @@ fn read_ahead<S: PageStore>(
             .into_iter()
             .zip(&pages)
             .zip(below)
-            .filter_map(|((id, page), group)| Some((id, page.clone()?, group)))
+            .filter_map(|((id, page), group)| Some((id, page.as_ref()?.subtree_positions(), group)))
             .collect();
         levels.push(pages.into_iter());
     }

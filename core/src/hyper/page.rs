@@ -236,6 +236,11 @@ impl Page {
             .is_some_and(|bit| self.shape.subtrees & bit != 0)
     }
 
+    /// The positions holding a child page (bit `p` for position `p`).
+    pub(super) fn subtree_positions(&self) -> u16 {
+        self.shape.subtrees
+    }
+
     /// The positions holding a leaf.
     fn leaf_bits(&self) -> u16 {
         self.shape.occupied & !self.shape.subtrees
