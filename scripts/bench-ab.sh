@@ -18,27 +18,12 @@ NEW=$(realpath "$2")
 PAIRS=${3:-3}
 EVENTS=${EVENTS:-1000000}
 RATE=${RATE:-1900}
-URL=http://127.0.0.1:18800
 DATA=$(mktemp -d)
 NODE=
-stop() {
-  if [ -n "$NODE" ]; then
-    kill "$NODE" 2>/dev/null || true
-    wait "$NODE" 2>/dev/null || true
-  fi
-  NODE=
-}
+# shellcheck source=scripts/lib-bench-node.sh
+. "$(dirname "$0")/lib-bench-node.sh"
 trap 'stop; rm -rf "$DATA"' EXIT
 
-start() { # binary
-  "$1" start -k bench-key -p "$DATA/db" --raftpath "$DATA/raft" -y "$DATA/keys/qed_ed25519" \
-    --http-addr 127.0.0.1:18800 --raft-addr 127.0.0.1:18500 --mgmt-addr 127.0.0.1:18700 \
-    --metrics-addr 127.0.0.1:18600 -l warn >>"$DATA/node.log" 2>&1 &
-  NODE=$!
-  for _ in $(seq 1 300); do curl -fsS "$URL/healthcheck" >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "the node did not start; see $DATA/node.log" >&2
-  exit 1
-}
 workload() { # binary, report file, workload arguments
   local bin=$1 out=$2
   shift 2

@@ -16,27 +16,12 @@
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 QED [QED...]" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
-URL=http://127.0.0.1:18800
 DATA=
 NODE=
-stop() {
-  if [ -n "$NODE" ]; then
-    kill "$NODE" 2>/dev/null || true
-    wait "$NODE" 2>/dev/null || true
-  fi
-  NODE=
-}
+# shellcheck source=scripts/lib-bench-node.sh
+. "$(dirname "$0")/lib-bench-node.sh"
 trap 'stop; [ -n "$DATA" ] && rm -rf "$DATA"' EXIT
 
-start() { # command...: starts a node on $DATA and waits until it answers
-  "$@" start -k bench-key -p "$DATA/db" --raftpath "$DATA/raft" -y "$DATA/keys/qed_ed25519" \
-    --http-addr 127.0.0.1:18800 --raft-addr 127.0.0.1:18500 --mgmt-addr 127.0.0.1:18700 \
-    --metrics-addr 127.0.0.1:18600 -l warn >>"$DATA/node.log" 2>&1 &
-  NODE=$!
-  for _ in $(seq 1 600); do curl -fsS "$URL/healthcheck" >/dev/null 2>&1 && return; sleep 0.2; done
-  echo "the node did not start; see $DATA/node.log" >&2
-  exit 1
-}
 workload() { # binary, then workload arguments
   local bin=$1
   shift

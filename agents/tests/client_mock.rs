@@ -101,6 +101,11 @@ async fn serve(mock: Mock) -> SocketAddr {
         .route("/info/shards", get(record))
         .route("/leaves/{v}", get(record))
         .with_state(mock);
+    listen(app).await
+}
+
+/// Serves `app` on a free loopback port.
+async fn listen(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -306,9 +311,7 @@ async fn an_answer_that_is_not_the_documented_json_is_a_decode_error() {
         "/snapshot",
         get(|| async { axum::Json(json!({"leader_id": 1})) }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = listen(app).await;
     let client = Client::new(&[format!("http://{addr}")], fast(None, 0)).unwrap();
     let err = client.snapshot().await.unwrap_err();
     assert!(matches!(err, ClientError::Decode { .. }), "{err}");
@@ -348,10 +351,7 @@ async fn a_node_that_never_answers_is_cut_off_at_the_time_limit() {
 #[tokio::test]
 async fn an_answer_over_the_limit_is_refused() {
     let huge = "x".repeat(qed_agents::client::MAX_ANSWER_BYTES + 1);
-    let app = Router::new().route("/snapshot", get(move || async move { huge }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = listen(Router::new().route("/snapshot", get(move || async move { huge }))).await;
     let client = Client::new(&[format!("http://{addr}")], fast(None, 0)).unwrap();
     let err = client.snapshot().await.unwrap_err();
     assert!(matches!(err, ClientError::Decode { .. }), "{err}");
