@@ -24,11 +24,6 @@ NODE=
 . "$(dirname "$0")/lib-bench-node.sh"
 trap 'stop; rm -rf "$DATA"' EXIT
 
-workload() { # binary, report file, workload arguments
-  local bin=$1 out=$2
-  shift 2
-  "$bin" workload --endpoint "$URL" -k bench-key --no-progress -o "$out" "$@" >/dev/null
-}
 node_cpu_ticks() { awk '{print $14 + $15}' "/proc/$NODE/stat"; }
 
 "$OLD" generate signerkeys --path "$DATA/keys" >/dev/null 2>&1

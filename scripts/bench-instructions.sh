@@ -22,17 +22,12 @@ NODE=
 . "$(dirname "$0")/lib-bench-node.sh"
 trap 'stop; [ -n "$DATA" ] && rm -rf "$DATA"' EXIT
 
-workload() { # binary, then workload arguments
-  local bin=$1
-  shift
-  "$bin" workload --endpoint "$URL" -k bench-key --no-progress -o "$DATA/report.json" "$@" >/dev/null
-}
 fresh_node() { # binary, events
   [ -n "$DATA" ] && rm -rf "$DATA"
   DATA=$(mktemp -d)
   "$1" generate signerkeys --path "$DATA/keys" >/dev/null 2>&1
   start "$1"
-  workload "$1" --kind bulk --bulk-size 1000 -c 8 -n "$2"
+  workload "$1" "$DATA/report.json" --kind bulk --bulk-size 1000 -c 8 -n "$2"
 }
 collected() { sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$1" | tail -1; }
 PROOFS=(--kind membership -c 16 -n 3000 --preload 1000)
@@ -48,7 +43,7 @@ for bin in "$@"; do
   stop
   start valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null "$bin"
   callgrind_control -i on "$NODE" >/dev/null 2>&1
-  workload "$bin" "${PROOFS[@]}"
+  workload "$bin" "$DATA/report.json" "${PROOFS[@]}"
   callgrind_control -i off "$NODE" >/dev/null 2>&1
   stop
   echo "$bin: load generator $generator instructions, node $(collected "$DATA/node.log") instructions (4,000 requests)"

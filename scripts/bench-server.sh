@@ -10,9 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-target/bench-server}"
 MAX="${QED_BENCH_MAX:-10000000}"
-HTTP=127.0.0.1:18800
-URL="http://$HTTP"
 KEY=bench-key
+NODE=
+# shellcheck source=scripts/lib-bench-node.sh
+. scripts/lib-bench-node.sh
 
 if [ -n "${QED_BIN:-}" ]; then
   QED=$(realpath "$QED_BIN")
@@ -23,12 +24,8 @@ fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 DATA="$(mktemp -d)"
 "$QED" generate signerkeys --path "$DATA/keys" >/dev/null 2>&1
-"$QED" start -k "$KEY" -p "$DATA/db" --raftpath "$DATA/raft" -y "$DATA/keys/qed_ed25519" \
-  --http-addr "$HTTP" --raft-addr 127.0.0.1:18500 --mgmt-addr 127.0.0.1:18700 \
-  --metrics-addr 127.0.0.1:18600 -l warn >"$OUT/node.log" 2>&1 &
-NODE=$!
-trap 'kill $NODE 2>/dev/null; wait $NODE 2>/dev/null; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 100); do curl -fsS "$URL/healthcheck" >/dev/null 2>&1 && break; sleep 0.1; done
+trap 'stop; rm -rf "$DATA"' EXIT
+NODE_LOG="$OUT/node.log" start "$QED"
 
 load() { # name, then workload arguments
   local name=$1; shift
