@@ -5,9 +5,10 @@
 URL=http://127.0.0.1:18800
 
 # start COMMAND...: starts `COMMAND start ...` on $DATA (COMMAND is a qed binary, or a wrapper
-# such as valgrind followed by one) and waits, at most two minutes, until it answers.
+# such as valgrind followed by one), with the extra flags in $NODE_ARGS if set, and waits, at
+# most two minutes, until it answers.
 start() {
-  "$@" start -k bench-key -p "$DATA/db" --raftpath "$DATA/raft" -y "$DATA/keys/qed_ed25519" \
+  "$@" start ${NODE_ARGS:-} -k bench-key -p "$DATA/db" --raftpath "$DATA/raft" -y "$DATA/keys/qed_ed25519" \
     --http-addr 127.0.0.1:18800 --raft-addr 127.0.0.1:18500 --mgmt-addr 127.0.0.1:18700 \
     --metrics-addr 127.0.0.1:18600 -l warn >>"${NODE_LOG:-$DATA/node.log}" 2>&1 &
   NODE=$!

@@ -253,6 +253,10 @@ impl Node {
             m.node_id.clone(),
             "-l".into(),
             "info".into(),
+            // A small cache: the ledger flushes its tree every megabyte of changed pages, so
+            // crashes, restarts and snapshots land between flushes as well as on them.
+            "--cache-mib".into(),
+            "8".into(),
         ];
         if let Some(join) = m.join {
             args.extend(["--join-addr".into(), join.to_string()]);

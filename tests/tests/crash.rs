@@ -9,6 +9,10 @@
 //!   snapshots of one size differ;
 //! - no version was handed out twice: distinct digests never share a version.
 //!
+//! The node flushes its tree every megabyte of changed pages (the harness's small cache), and
+//! the test checks that flushes happened: kills land both before and after them, so recovery
+//! replays the Raft log onto a stored tree that is behind the acknowledged state.
+//!
 //! The moments are random; the seed is printed and `QED_TEST_SEED` replays it.
 
 use std::collections::{BTreeMap, HashMap};
@@ -71,6 +75,8 @@ async fn acknowledged_events_survive_kill_9() {
     let checker = node.client();
     let acks = Arc::new(Mutex::new(Acks::default()));
     let mut latest: Option<SnapshotJson> = None;
+    // Flushes of the ledger's tree before the kills: the crashes must also land after some.
+    let mut flushes = 0.0;
 
     for round in 0..KILLS {
         let stop = Arc::new(AtomicBool::new(false));
@@ -93,6 +99,8 @@ async fn acknowledged_events_survive_kill_9() {
             .collect();
         // Let the load build up, then pull the plug at a random moment.
         tokio::time::sleep(Duration::from_millis(rng.range(300, 1500))).await;
+        let page = node.metrics().await;
+        flushes += qed_tests::metric_value(&page, "qed_state_flush_seconds_count").unwrap_or(0.0);
         node.kill9().await;
         stop.store(true, Ordering::SeqCst);
         for w in writers {
@@ -126,6 +134,7 @@ async fn acknowledged_events_survive_kill_9() {
         "too little load to mean anything: {}",
         acks.events.len()
     );
+    assert!(flushes > 0.0, "no flush of the tree before any kill");
     let by_version = versions_are_unique(&acks.events);
     every_ack_is_a_member(&checker, &key, &acks.events).await;
 
@@ -148,7 +157,7 @@ async fn acknowledged_events_survive_kill_9() {
         verify::incremental(&inc, old, &last, &key).unwrap();
     }
     eprintln!(
-        "crash: {} events, {} snapshots, {} kills in {:?}",
+        "crash: {} events, {} snapshots, {} kills ({flushes} flushes before them) in {:?}",
         acks.events.len(),
         acks.all.len(),
         KILLS,

@@ -69,6 +69,7 @@ impl From<StateError> for ApiError {
         match e {
             StateError::NotFound(m) => ApiError::not_found(m),
             StateError::BadRequest(m) => ApiError::bad_request(m),
+            e @ StateError::Moved => ApiError::unavailable(e.to_string()),
             other => ApiError::internal(other.to_string()),
         }
     }

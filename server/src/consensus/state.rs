@@ -203,9 +203,18 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let path = shared.snapshot_dir.join(&name);
         let build_path = path.clone();
         let start = std::time::Instant::now();
-        // From a reader, not under the Ledger lock: the export reads one RocksDB snapshot and
-        // the applied meta stored in it, so applies go on while a large state is written out.
+        // The ledger stores its tree (and the applied meta with it) in flushes: one now, under
+        // the Ledger lock, so the snapshot covers what is applied. The export itself runs from
+        // a reader, not under the lock: it reads one RocksDB snapshot and the applied meta
+        // stored in it, so applies go on while a large state is written out.
         let reader = shared.reader.get();
+        let flushing = Arc::clone(&shared);
+        blocking(move || {
+            lock(&flushing.ledger)
+                .flush()
+                .map_err(|e| io_err(ErrorVerb::Write, &e))
+        })
+        .await?;
         let applied = blocking(move || {
             let exported = reader
                 .export(&build_path)

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Options,
-    WriteBatch, WriteOptions,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType,
+    FlushOptions, Options, WriteBatch, WriteOptions,
 };
 
 use crate::state_machine::StateError;
@@ -102,6 +102,17 @@ impl StateDb {
         opts.set_sync(false);
         opts.disable_wal(false);
         Ok(self.db.write_opt(batch, &opts)?)
+    }
+
+    /// Starts a new memtable for column family `name` and leaves the old one to a background
+    /// flush. A large batch of sorted keys then goes into an empty memtable: each insert lands
+    /// after the previous one, where the skip list finds its place at once. Into a memtable
+    /// that already held other keys, each one was searched from the top of the skip list, at
+    /// 2-4 µs per key.
+    pub fn fresh_memtable(&self, name: &str) -> Result<(), StateError> {
+        let mut opts = FlushOptions::default();
+        opts.set_wait(false);
+        Ok(self.db.flush_cf_opt(self.cf(name)?, &opts)?)
     }
 
     /// Makes every write so far durable: syncs the write-ahead log, which holds every batch not
@@ -307,7 +318,9 @@ impl StateDir {
             _ => self.budget.write_buffers / 16,
         };
         cf.set_write_buffer_size(share.max(1 << 20));
-        cf.set_max_write_buffer_number(2);
+        // The hyper pages arrive in flushes of their own, each in a fresh memtable (see
+        // `fresh_memtable`): room for a few waiting for their table files before writes stall.
+        cf.set_max_write_buffer_number(if name == CF_HYPER { 4 } else { 2 });
         cf
     }
 }

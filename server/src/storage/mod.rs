@@ -14,10 +14,12 @@
 //! `state_machine`). That saves a write and 40 bytes of storage per event, and a lookup that
 //! would read the same pages the insert reads anyway.
 //!
-//! Every apply is one `WriteBatch` (WAL on, no fsync). Memory is bounded whatever the log's
-//! size: RocksDB's block cache (which also holds index and filter blocks) and memtables have
-//! fixed budgets, the page cache evicts beyond its budget, and the history writer keeps only
-//! the right edge (at most eight partial tiles and one bundle, about 140 KiB).
+//! Every apply is one `WriteBatch` of history and snapshot (WAL on, no fsync); the hyper
+//! pages and the `meta` records go in flushes of their own (see `state_machine`). Memory is
+//! bounded whatever the log's size: RocksDB's block cache (which also holds index and filter
+//! blocks) and memtables have fixed budgets, the page cache evicts beyond its budget, the set
+//! of changed pages is flushed at its threshold, and the history writer keeps only the right
+//! edge (at most eight partial tiles and one bundle, about 140 KiB).
 
 pub mod db;
 pub mod export;

@@ -1,31 +1,46 @@
-//! Hyper tree storage: pages in RocksDB, a bounded cache of decoded pages shared by the writer
-//! and the readers, and the two [`PageStore`]s over them.
+//! Hyper tree storage: pages in RocksDB, the sets of pages changed since they were last
+//! written there ([`DirtyPages`]), a bounded cache of decoded pages shared by the writer and
+//! the readers, and the two [`PageStore`]s over them.
 //!
 //! Stored value of a page: `be64(written_at) || Page::to_bytes()`, where `written_at` is the
-//! tree size after the apply that wrote this version of the page. Key: `PageId::to_bytes()`
+//! tree size after the apply that made this version of the page. Key: `PageId::to_bytes()`
 //! (depth first, so the hot upper pages sit together).
+//!
+//! # Where a page version lives
+//!
+//! An apply puts every page it changes in the cache and in the current set of changed pages;
+//! RocksDB gets the latest version of each only when the set is flushed (see
+//! `state_machine`). The writer always wants the latest version: the cache holds it if it
+//! holds the page, a set holds it if the page changed since the last flush, and RocksDB holds
+//! it otherwise.
 //!
 //! # Why readers can share the writer's cache
 //!
-//! Pages change with every apply, so a proof must read every page of one version of the tree.
-//! A reader works against a RocksDB snapshot and the tree size `S` recorded in it. The cache
-//! maps a page id to the *latest* version of that page together with its `written_at`, and:
+//! Pages change with every apply, so a proof must read every page of one version of the tree:
+//! the published size `S`. A reader takes a RocksDB snapshot of a stored tree (the state of
+//! some flush at size `F <= S`) and the sets of pages changed since `F`, which hold every
+//! version made since. The cache maps a page id to the *latest* version of that page together
+//! with its `written_at`, and:
 //!
 //! 1. only the writer inserts or replaces entries (it alone knows the latest version), and it
-//!    does so *before* the RocksDB write that makes that version visible;
-//! 2. a reader uses an entry only if its `written_at <= S`, and otherwise reads its snapshot.
+//!    does so *before* publishing the size that version belongs to;
+//! 2. a reader takes the newest version in the sets with `written_at <= S`, else the cache
+//!    entry if its `written_at <= S`, else the page in its snapshot.
 //!
-//! An entry with `written_at <= S`, seen after the reader's snapshot was taken, is the page at
-//! `S`: any later change at some size `<= S` was written to the cache before the snapshot could
-//! see size `S` (rule 1), so the entry would carry that later size. Evictions only send readers
-//! to their snapshot. A reader's own decoded pages are not inserted, since a page read from an
-//! old snapshot may no longer be the latest version.
+//! A cache entry with `written_at <= S`, seen after size `S` was published, is the page at `S`:
+//! any later change at some size `<= S` was written to the cache before `S` was published
+//! (rule 1), so the entry would carry that later size. A page that no set holds at `S` did
+//! not change between `F` and `S`, so the snapshot holds its version. Evictions only send
+//! readers to the sets or their snapshot. A reader's own decoded pages are not inserted, since
+//! a page read from an old snapshot may no longer be the latest version.
 //!
 //! The cache counts approximate bytes and evicts least-recently-used pages beyond its budget,
 //! except the pages of the top [`PINNED_DEPTH`] levels (at most 4,369 pages), which every
 //! operation touches and which stay resident.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use lru::LruCache;
 use qed_core::hyper::{Page, PageId, PageStore};
@@ -48,7 +63,7 @@ pub struct CachedPage {
 
 struct Shard {
     lru: LruCache<PageId, CachedPage>,
-    pinned: std::collections::HashMap<PageId, CachedPage>,
+    pinned: HashMap<PageId, CachedPage>,
     bytes: usize,
 }
 
@@ -56,6 +71,19 @@ struct Shard {
 pub struct PageCache {
     shards: Vec<Mutex<Shard>>,
     budget_per_shard: usize,
+}
+
+/// The shard of a page id. Prefixes are bits of random digests: the last 4 bits of a page's
+/// prefix (the position it hangs from) spread pages evenly over the shards without hashing the
+/// whole id.
+fn shard_of(id: &PageId) -> usize {
+    match id.depth().checked_sub(4) {
+        None => 0,
+        Some(d) => {
+            let byte = id.prefix().get(usize::from(d / 8)).copied().unwrap_or(0);
+            usize::from(if d % 8 == 0 { byte >> 4 } else { byte & 0x0f }) % SHARDS
+        }
+    }
 }
 
 /// Approximate memory held by a cached page: the struct, its entries and hashes, the map node.
@@ -89,18 +117,11 @@ impl PageCache {
     }
 
     fn shard(&self, id: &PageId) -> MutexGuard<'_, Shard> {
-        // Prefixes are bits of random digests: the last 4 bits of a page's prefix (the position
-        // it hangs from) spread pages evenly over the 16 shards without hashing the whole id.
-        let i = match id.depth().checked_sub(4) {
-            None => 0,
-            Some(d) => {
-                let byte = id.prefix().get(usize::from(d / 8)).copied().unwrap_or(0);
-                usize::from(if d % 8 == 0 { byte >> 4 } else { byte & 0x0f }) % SHARDS
-            }
-        };
         // A poisoned shard only means another thread panicked while holding it; the map itself
         // is still consistent (every mutation is a single call), so keep using it.
-        self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
+        self.shards[shard_of(id)]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The cached latest version of `id`, if any.
@@ -170,6 +191,91 @@ impl PageCache {
     }
 }
 
+/// The hyper pages changed since the tree was last written to RocksDB at size `since` (see
+/// `state_machine`): every version of each, oldest first. Pages stay here, whatever the cache
+/// evicts, until a flush has written them, and a reader at any size since `since` finds the
+/// version it needs.
+pub struct DirtyPages {
+    since: u64,
+    shards: Vec<RwLock<HashMap<PageId, Vec<CachedPage>>>>,
+    bytes: AtomicUsize,
+}
+
+impl DirtyPages {
+    /// An empty set over the tree stored at size `since`.
+    pub fn new(since: u64) -> DirtyPages {
+        DirtyPages {
+            since,
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            bytes: AtomicUsize::new(0),
+        }
+    }
+
+    /// The tree size of the stored state this set lies on.
+    pub fn since(&self) -> u64 {
+        self.since
+    }
+
+    fn shard(&self, id: &PageId) -> &RwLock<HashMap<PageId, Vec<CachedPage>>> {
+        &self.shards[shard_of(id)]
+    }
+
+    /// Records a new version of a page (writer only, in increasing sizes).
+    pub fn record(&self, id: PageId, page: CachedPage) {
+        self.bytes
+            .fetch_add(page_bytes(&page.page), Ordering::Relaxed);
+        let mut shard = self.shard(&id).write().unwrap_or_else(|e| e.into_inner());
+        shard.entry(id).or_default().push(page);
+    }
+
+    /// The latest version of a page, if it changed in this set.
+    pub fn latest(&self, id: &PageId) -> Option<CachedPage> {
+        let shard = self.shard(id).read().unwrap_or_else(|e| e.into_inner());
+        shard.get(id).and_then(|v| v.last().cloned())
+    }
+
+    /// The version of a page at tree size `size`, if it changed in this set by then (if not,
+    /// its version is the stored one or an older set's).
+    pub fn at(&self, id: &PageId, size: u64) -> Option<CachedPage> {
+        let shard = self.shard(id).read().unwrap_or_else(|e| e.into_inner());
+        let versions = shard.get(id)?;
+        versions
+            .iter()
+            .rev()
+            .find(|v| v.written_at <= size)
+            .cloned()
+    }
+
+    /// Approximate bytes of the versions held (the latest ones are shared with the cache
+    /// while it keeps them).
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Whether no page changed since `since`.
+    pub fn is_empty(&self) -> bool {
+        self.bytes() == 0
+    }
+
+    /// The latest version of every page, in key order (the order RocksDB's memtable inserts
+    /// fastest).
+    pub fn latest_in_key_order(&self) -> Vec<(PageId, CachedPage)> {
+        let mut out: Vec<(PageId, CachedPage)> = self
+            .shards
+            .iter()
+            .flat_map(|s| {
+                let shard = s.read().unwrap_or_else(|e| e.into_inner());
+                shard
+                    .iter()
+                    .filter_map(|(id, v)| Some((*id, v.last()?.clone())))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort_unstable_by_key(|(id, _)| *id);
+        out
+    }
+}
+
 /// Encodes a page version for the hyper column family.
 pub fn encode_page(written_at: u64, page: &Page) -> Vec<u8> {
     let body = page.to_bytes();
@@ -189,8 +295,9 @@ pub fn decode_page(id: &PageId, value: &[u8]) -> Result<(u64, Page), StateError>
     Ok((u64::from_be_bytes(*at), page))
 }
 
-/// The writer's view: the live database (which only the writer changes) through the cache.
-/// Every page it reads is the latest version, so it fills the cache.
+/// The writer's view: the latest version of every page, from the cache, the sets of pages not
+/// yet flushed (newest first), or the live database (which holds everything else, since only
+/// the writer changes it). Pages read from the database fill the cache.
 pub struct WriterPages<'a> {
     /// The live database.
     pub db: &'a DB,
@@ -198,9 +305,20 @@ pub struct WriterPages<'a> {
     pub cf: &'a ColumnFamily,
     /// The shared cache.
     pub cache: &'a PageCache,
+    /// The pages not yet flushed, newest set first.
+    pub dirty: &'a [Arc<DirtyPages>],
 }
 
 impl WriterPages<'_> {
+    /// The latest version of `id` held in memory: cached or not yet flushed.
+    fn in_memory(&self, id: &PageId) -> Option<Page> {
+        let hit = self
+            .cache
+            .get(id)
+            .or_else(|| self.dirty.iter().find_map(|d| d.latest(id)))?;
+        Some((*hit.page).clone())
+    }
+
     /// Decodes a stored page read from the live database, computes its node hashes once and
     /// caches it (the writer's reads are always the latest version).
     fn load(&self, id: &PageId, value: &[u8]) -> Result<Page, StateError> {
@@ -222,8 +340,8 @@ impl PageStore for WriterPages<'_> {
     type Error = StateError;
 
     fn page(&self, id: &PageId) -> Result<Option<Page>, StateError> {
-        if let Some(hit) = self.cache.get(id) {
-            return Ok(Some((*hit.page).clone()));
+        if let Some(hit) = self.in_memory(id) {
+            return Ok(Some(hit));
         }
         match self.db.get_pinned_cf(self.cf, id.to_bytes())? {
             Some(value) => self.load(id, &value).map(Some),
@@ -231,15 +349,15 @@ impl PageStore for WriterPages<'_> {
         }
     }
 
-    /// The cache hits, then every miss in one RocksDB `MultiGet`: an insert asks for all the
-    /// pages of one depth at once, and a batched lookup shares the memtable, filter and index
-    /// work of neighbouring keys (on a log of a million events most pages below depth 12 are
-    /// misses, and single lookups were a quarter of the writer's CPU).
+    /// The pages held in memory, then every miss in one RocksDB `MultiGet`: an insert asks for
+    /// all the pages of one depth at once, and a batched lookup shares the memtable, filter and
+    /// index work of neighbouring keys (on a log of a million events most pages below depth 12
+    /// are misses, and single lookups were a quarter of the writer's CPU).
     fn pages(&self, ids: &[PageId]) -> Result<Vec<Option<Page>>, StateError> {
         let mut out = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
         for id in ids {
-            let hit = self.cache.get(id).map(|c| (*c.page).clone());
+            let hit = self.in_memory(id);
             if hit.is_none() {
                 missing.push(*id);
             }
@@ -263,26 +381,34 @@ impl PageStore for WriterPages<'_> {
     }
 }
 
-/// A reader's view: one RocksDB snapshot at tree size `size`, through the cache entries that
-/// are valid at that size (see the module documentation).
+/// A reader's view at tree size `size`: the sets of pages changed since the stored state that
+/// `snapshot` holds (newest first, down to the one lying on that state), the cache entries
+/// valid at `size` (see the module documentation), and the snapshot.
 pub struct SnapshotPages<'a> {
     /// The database.
     pub db: &'a DB,
     /// Its hyper column family.
     pub cf: &'a ColumnFamily,
-    /// The snapshot every miss reads.
+    /// A snapshot of the stored state the oldest of `dirty` lies on.
     pub snapshot: &'a Snapshot<'a>,
-    /// The tree size recorded in that snapshot.
+    /// The tree size read.
     pub size: u64,
     /// The shared cache.
     pub cache: &'a PageCache,
+    /// The pages changed since the snapshot's state, newest set first.
+    pub dirty: &'a [Arc<DirtyPages>],
 }
 
 impl PageStore for SnapshotPages<'_> {
     type Error = StateError;
 
     fn page(&self, id: &PageId) -> Result<Option<Page>, StateError> {
-        if let Some(hit) = self.cache.get(id).filter(|c| c.written_at <= self.size) {
+        let hit = self
+            .dirty
+            .iter()
+            .find_map(|set| set.at(id, self.size))
+            .or_else(|| self.cache.get(id).filter(|c| c.written_at <= self.size));
+        if let Some(hit) = hit {
             return Ok(Some((*hit.page).clone()));
         }
         let mut opts = ReadOptions::default();

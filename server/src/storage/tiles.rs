@@ -246,6 +246,18 @@ impl OpenTile {
         self.levels[0].len()
     }
 
+    /// Keeps the first `width` nodes of the bottom row and the nodes above them: the tile as it
+    /// was at that width, since appends only ever add nodes to the right.
+    fn truncate(&mut self, width: usize) {
+        if width == self.width() {
+            return;
+        }
+        for (j, level) in self.levels.iter_mut().enumerate() {
+            level.truncate(width >> j);
+        }
+        self.encoded = Some(self.encode());
+    }
+
     fn encode(&self) -> Arc<[u8]> {
         let width = self.width();
         let mut out = Vec::with_capacity(2 + tile_hashes(width) * HASH);
@@ -292,6 +304,10 @@ impl TileWriter {
     /// Restores the writer of a tree of `size` leaves from its stored frontier and tiles;
     /// `read` fetches a stored history value by key. Checks that the frontier agrees with the
     /// stored tiles, so a damaged state is refused at open rather than producing bad proofs.
+    ///
+    /// The stored tiles may be ahead of `size`: the ledger writes history on every apply but
+    /// the tree record only when it flushes the hyper tree. Their first nodes are the tree at
+    /// `size` (appends only add nodes to the right), so they are cut back to it.
     pub fn restore(
         size: u64,
         frontier: Vec<Hash>,
@@ -312,27 +328,32 @@ impl TileWriter {
             let value = read(&tile_key(level as u8, index))?.ok_or_else(|| {
                 StateError::Corrupt(format!("history tile {level}/{index} is missing"))
             })?;
-            let tile = OpenTile::from_stored(index, &value)?;
-            if tile.width() as u64 != count % TILE_WIDTH {
+            let mut tile = OpenTile::from_stored(index, &value)?;
+            let width = (count % TILE_WIDTH) as usize;
+            if tile.width() < width {
                 return Err(StateError::Corrupt(format!(
                     "history tile {level}/{index} has width {}",
                     tile.width()
                 )));
             }
+            tile.truncate(width);
             *slot = Some(tile);
         }
         if !size.is_multiple_of(TILE_WIDTH) {
             let index = size / TILE_WIDTH;
             let value = read(&bundle_key(index))?
                 .ok_or_else(|| StateError::Corrupt(format!("entry bundle {index} is missing")))?;
-            writer.bundle = parse_bundle(&value)?;
-            if writer.bundle.len() as u64 != size % TILE_WIDTH {
+            let mut bundle = parse_bundle(&value)?;
+            let len = (size % TILE_WIDTH) as usize;
+            if bundle.len() < len {
                 return Err(StateError::Corrupt(format!(
                     "entry bundle {index} has {} entries",
-                    writer.bundle.len()
+                    bundle.len()
                 )));
             }
-            writer.bundle_encoded = Some(Arc::from(value));
+            bundle.truncate(len);
+            writer.bundle_encoded = Some(Arc::from(bundle.concat()));
+            writer.bundle = bundle;
         }
         writer.check_frontier(&mut read)?;
         Ok(writer)
@@ -749,6 +770,37 @@ mod tests {
         // Bundles give the digests back.
         let bundle = parse_bundle(&store[&bundle_key(3).to_vec()]).unwrap();
         assert_eq!(bundle[5], digest(3 * 256 + 5));
+    }
+
+    #[test]
+    fn restore_cuts_back_tiles_written_past_the_size() {
+        // The stored history ran on to 1,300 leaves; the tree record says 1,000.
+        let mut store: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        let mut w = TileWriter::empty();
+        let mut at_1000 = None;
+        for i in 0..1300u64 {
+            if i == 1000 {
+                keep(&mut store, w.drain());
+                at_1000 = Some((w.frontier().to_vec(), w.root()));
+            }
+            w.append(&digest(i)).unwrap();
+        }
+        keep(&mut store, w.drain());
+        let (frontier, root) = at_1000.unwrap();
+        let mut restored =
+            TileWriter::restore(1000, frontier, |k: &[u8]| Ok(store.get(k).cloned())).unwrap();
+        assert_eq!((restored.size(), restored.root()), (1000, root));
+        // Appending the same leaves again gives the same tree and the same stored values.
+        for i in 1000..1300u64 {
+            restored.append(&digest(i)).unwrap();
+        }
+        assert_eq!(restored.root(), w.root());
+        for drained in restored.drain() {
+            assert_eq!(
+                store.get(drained.key.as_slice()).unwrap()[..],
+                drained.value[..]
+            );
+        }
     }
 
     #[test]
