@@ -103,9 +103,6 @@ pub struct StartArgs {
     /// Ledger cache size in MiB.
     #[arg(long = "cache-mib", default_value_t = 256, hide = true)]
     pub cache_mib: usize,
-    /// Most group commits in flight at once (see `GroupCommitOptions::in_flight`).
-    #[arg(long = "commits-in-flight", default_value_t = GroupCommitOptions::default().in_flight, hide = true)]
-    pub commits_in_flight: usize,
 }
 
 impl StartArgs {
@@ -132,10 +129,7 @@ impl StartArgs {
             join_addr: self.join_addr.clone(),
             cache_bytes: self.cache_mib.saturating_mul(1 << 20),
             raft: RaftOptions::default(),
-            commit: GroupCommitOptions {
-                in_flight: self.commits_in_flight,
-                ..GroupCommitOptions::default()
-            },
+            commit: GroupCommitOptions::default(),
         }
     }
 }

@@ -78,10 +78,10 @@ use crate::storage::tiles::{self, Edge, TILE_WIDTH, TileCache, TileKey, TileWrit
 #[derive(Debug, Clone, Copy)]
 pub struct LedgerOptions {
     /// Memory for caches and write buffers, in bytes: 1/4 for the hyper page cache, 1/8 for
-    /// the cache of full history tiles, 1/4 for RocksDB's block cache and 1/4 for its
-    /// memtables, and 1/8 for hyper pages changed since the last flush, which are written out
-    /// once they pass it (see [`Ledger`]). Memory does not grow with the log beyond this (plus
-    /// the pages being flushed, RocksDB's and the allocator's fixed overheads).
+    /// the cache of full history tiles, 1/4 for RocksDB's block cache, 1/8 for its memtables,
+    /// and 1/4 for hyper pages changed since the last flush: a set is flushed once it passes
+    /// 1/8, while the next one fills (see [`Ledger`]). Memory does not grow with the log beyond
+    /// this (plus one apply's pages, RocksDB's and the allocator's fixed overheads).
     pub cache_bytes: usize,
 }
 
@@ -101,7 +101,7 @@ impl LedgerOptions {
         (
             DbBudget {
                 block_cache: eighth * 2,
-                write_buffers: eighth * 2,
+                write_buffers: eighth,
             },
             eighth * 2,
             eighth,
@@ -493,15 +493,14 @@ impl Ledger {
         Ok(())
     }
 
-    /// Hands the changed pages to a flush once they pass the threshold. A flush still running
-    /// is waited for only when the next set has grown to twice the threshold, which bounds
-    /// memory when the disk falls behind.
+    /// Hands the changed pages to a flush once they pass the threshold, after waiting for the
+    /// flush still running, if any: at most two sets are held, which bounds memory when the
+    /// disk falls behind.
     fn flush_when_due(&mut self) -> Result<(), StateError> {
         if self.flushing.as_ref().is_some_and(|f| f.done.is_finished()) {
             self.finish_flush()?;
         }
-        let bytes = self.dirty.bytes();
-        if bytes < self.flush_at || (self.flushing.is_some() && bytes < 2 * self.flush_at) {
+        if self.dirty.bytes() < self.flush_at {
             return Ok(());
         }
         self.finish_flush()?;
@@ -1264,7 +1263,7 @@ mod tests {
         }
         .split();
         assert_eq!(db.block_cache, 100 << 20);
-        assert_eq!(db.write_buffers, 100 << 20);
+        assert_eq!(db.write_buffers, 50 << 20);
         assert_eq!(pages, 100 << 20);
         assert_eq!(tiles, 50 << 20);
         assert_eq!(flush, 50 << 20);

@@ -156,16 +156,6 @@ impl PageCache {
         }
     }
 
-    /// Drops every entry (after a failed write or an import).
-    pub fn clear(&self) {
-        for shard in &self.shards {
-            let mut s = shard.lock().unwrap_or_else(|e| e.into_inner());
-            s.lru.clear();
-            s.pinned.clear();
-            s.bytes = 0;
-        }
-    }
-
     /// Approximate bytes held.
     pub fn bytes(&self) -> usize {
         self.shards
@@ -424,5 +414,44 @@ impl PageStore for SnapshotPages<'_> {
             )));
         }
         Ok(Some(page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(written_at: u64) -> CachedPage {
+        CachedPage {
+            written_at,
+            page: Arc::new(Page::new()),
+        }
+    }
+
+    #[test]
+    fn dirty_pages_answer_each_size_with_its_version() {
+        let set = DirtyPages::new(10);
+        let (root, child) = (PageId::ROOT, PageId::ROOT.child(7).unwrap());
+        assert!(set.is_empty() && set.at(&root, 20).is_none() && set.latest(&root).is_none());
+        set.record(child, version(12));
+        set.record(root, version(12));
+        set.record(root, version(15));
+        assert!(!set.is_empty());
+        assert_eq!(set.since(), 10);
+        assert_eq!(set.latest(&root).unwrap().written_at, 15);
+        // Before its first change here, a page's version is below the set.
+        assert!(set.at(&root, 11).is_none());
+        assert_eq!(set.at(&root, 12).unwrap().written_at, 12);
+        assert_eq!(set.at(&root, 14).unwrap().written_at, 12);
+        assert_eq!(set.at(&root, 15).unwrap().written_at, 15);
+        assert_eq!(set.at(&child, 99).unwrap().written_at, 12);
+        // A flush writes the latest version of each page, in key order.
+        let flushed: Vec<(PageId, u64)> = set
+            .latest_in_key_order()
+            .into_iter()
+            .map(|(id, p)| (id, p.written_at))
+            .collect();
+        assert_eq!(flushed, [(root, 15), (child, 12)]);
+        assert!(root.to_bytes() < child.to_bytes());
     }
 }

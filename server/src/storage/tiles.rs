@@ -573,15 +573,6 @@ impl TileCache {
             .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).bytes)
             .sum()
     }
-
-    /// Drops every value.
-    pub fn clear(&self) {
-        for shard in &self.shards {
-            let mut s = shard.lock().unwrap_or_else(|e| e.into_inner());
-            s.lru.clear();
-            s.bytes = 0;
-        }
-    }
 }
 
 /// Reads the complete node `(level, index)` through `read` (one tile read).
