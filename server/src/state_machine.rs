@@ -12,8 +12,8 @@
 //! the size the set ends at, into a fresh memtable; applies go on with a new set meanwhile.
 //!
 //! Pages that change in every apply (the upper levels) are so written once per flush rather
-//! than once per apply, and RocksDB's work leaves the apply's path: bulk adds over 300,000
-//! events went from 50,000-53,000 to 70,000-84,000 events/s (docs/BENCHMARKS.md).
+//! than once per apply, and RocksDB's work leaves the apply's path: bulk adds ran 1.15 times
+//! as fast over a million events, 1.4-1.6 times on a tree of 300,000 (docs/BENCHMARKS.md).
 //!
 //! The stored tree, applied meta included, is therefore the state of the last flush: after a
 //! crash Raft replays the entries applied since. History and snapshots stored past that size
