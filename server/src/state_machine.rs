@@ -391,21 +391,35 @@ impl Ledger {
         self.write_meta_only(meta)
     }
 
-    /// Makes everything applied so far durable: writes out the changed hyper pages with the
-    /// tree record and applied meta, and syncs RocksDB's write-ahead log. A clean close does
-    /// it too; after a crash, Raft replays the entries applied since the last flush.
+    /// Makes everything applied so far durable: [`Ledger::store`], then a sync of RocksDB's
+    /// write-ahead log. A clean close does it too; after a crash, Raft replays the entries
+    /// applied since the last flush.
     pub fn flush(&mut self) -> Result<(), StateError> {
-        self.check_failed()?;
-        self.finish_flush()?;
-        self.start_flush()?;
-        self.finish_flush()?;
+        self.store()?;
         self.generation.db.sync()
     }
 
+    /// Writes everything applied so far to RocksDB, without a sync: the changed hyper pages
+    /// with the tree record and applied meta, or only the meta when no page is pending (the
+    /// stored tree is then the current one). A RocksDB snapshot taken after it holds the whole
+    /// applied state.
+    pub fn store(&mut self) -> Result<(), StateError> {
+        self.check_failed()?;
+        self.finish_flush()?;
+        if !self.dirty.is_empty() {
+            self.start_flush()?;
+            return self.finish_flush();
+        }
+        match self.applied.clone() {
+            Some(meta) => self.write_meta_only(&meta),
+            None => Ok(()),
+        }
+    }
+
     /// Writes the whole state (everything applied so far), from one consistent RocksDB
-    /// snapshot, to `file` (the format is in [`crate::storage::export`]).
+    /// snapshot, to `file` (the format is in [`crate::storage::export`]; the export syncs).
     pub fn export(&mut self, file: &Path) -> Result<Exported, StateError> {
-        self.flush()?;
+        self.store()?;
         export::export(&self.generation.db, file)
     }
 

@@ -206,12 +206,12 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         // The ledger stores its tree (and the applied meta with it) in flushes: one now, under
         // the Ledger lock, so the snapshot covers what is applied. The export itself runs from
         // a reader, not under the lock: it reads one RocksDB snapshot and the applied meta
-        // stored in it, so applies go on while a large state is written out.
+        // stored in it (and syncs the WAL), so applies go on while a large state is written out.
         let reader = shared.reader.get();
-        let flushing = Arc::clone(&shared);
+        let storing = Arc::clone(&shared);
         blocking(move || {
-            lock(&flushing.ledger)
-                .flush()
+            lock(&storing.ledger)
+                .store()
                 .map_err(|e| io_err(ErrorVerb::Write, &e))
         })
         .await?;
