@@ -77,8 +77,8 @@ use crate::storage::tiles::{self, Edge, TILE_WIDTH, TileCache, TileKey, TileWrit
 /// Tuning of a [`Ledger`].
 #[derive(Debug, Clone, Copy)]
 pub struct LedgerOptions {
-    /// Memory for caches and write buffers, in bytes: 1/4 for the hyper page cache, 1/8 for
-    /// the cache of full history tiles, 1/4 for RocksDB's block cache, 1/8 for its memtables,
+    /// Memory for caches and write buffers, in bytes: 3/8 for the hyper page cache, 1/8 for
+    /// the cache of full history tiles, 1/8 for RocksDB's block cache, 1/8 for its memtables,
     /// and 1/4 for hyper pages changed since the last flush: a set is flushed once it passes
     /// 1/8, while the next one fills (see [`Ledger`]). Memory does not grow with the log beyond
     /// this (plus one apply's pages, RocksDB's and the allocator's fixed overheads).
@@ -98,12 +98,16 @@ impl LedgerOptions {
     /// `(RocksDB budget, page cache bytes, tile cache bytes, flush threshold bytes)`.
     fn split(&self) -> (DbBudget, usize, usize, usize) {
         let eighth = (self.cache_bytes / 8).max(2 << 20);
+        // The page cache holds decoded pages, several hundred to the 4 KiB block that RocksDB
+        // caches for one of them, so it gets the larger share; the writer does not fill the
+        // block cache (see `WriterPages`), which keeps index and filter blocks and the readers'
+        // data blocks.
         (
             DbBudget {
-                block_cache: eighth * 2,
+                block_cache: eighth,
                 write_buffers: eighth,
             },
-            eighth * 2,
+            eighth * 3,
             eighth,
             eighth,
         )
@@ -1276,9 +1280,9 @@ mod tests {
             cache_bytes: 400 << 20,
         }
         .split();
-        assert_eq!(db.block_cache, 100 << 20);
+        assert_eq!(db.block_cache, 50 << 20);
         assert_eq!(db.write_buffers, 50 << 20);
-        assert_eq!(pages, 100 << 20);
+        assert_eq!(pages, 150 << 20);
         assert_eq!(tiles, 50 << 20);
         assert_eq!(flush, 50 << 20);
     }

@@ -343,6 +343,11 @@ impl PageStore for WriterPages<'_> {
     /// all the pages of one depth at once, and a batched lookup shares the memtable, filter and
     /// index work of neighbouring keys (on a log of a million events most pages below depth 12
     /// are misses, and single lookups were a quarter of the writer's CPU).
+    ///
+    /// The lookup does not fill RocksDB's block cache: the page read goes to the page cache,
+    /// and the rest of its 4 KiB block is rarely wanted again before it would be evicted, so
+    /// filling cost an allocation and an insertion (with an eviction) per miss for nothing:
+    /// about 1.12x bulk throughput at 5 million events without it.
     fn pages(&self, ids: &[PageId]) -> Result<Vec<Option<Page>>, StateError> {
         let mut out = Vec::with_capacity(ids.len());
         let mut missing = Vec::new();
@@ -357,7 +362,9 @@ impl PageStore for WriterPages<'_> {
             return Ok(out);
         }
         let keys = missing.iter().map(PageId::to_bytes);
-        let values = self.db.batched_multi_get_cf(self.cf, keys, false);
+        let mut opts = ReadOptions::default();
+        opts.fill_cache(false);
+        let values = self.db.batched_multi_get_cf_opt(self.cf, keys, false, &opts);
         let mut found = missing.iter().zip(values);
         for slot in out.iter_mut().filter(|slot| slot.is_none()) {
             let Some((id, value)) = found.next() else {
