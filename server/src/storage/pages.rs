@@ -364,7 +364,9 @@ impl PageStore for WriterPages<'_> {
         let keys = missing.iter().map(PageId::to_bytes);
         let mut opts = ReadOptions::default();
         opts.fill_cache(false);
-        let values = self.db.batched_multi_get_cf_opt(self.cf, keys, false, &opts);
+        let values = self
+            .db
+            .batched_multi_get_cf_opt(self.cf, keys, false, &opts);
         let mut found = missing.iter().zip(values);
         for slot in out.iter_mut().filter(|slot| slot.is_none()) {
             let Some((id, value)) = found.next() else {
