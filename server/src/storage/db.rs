@@ -343,8 +343,8 @@ impl StateDir {
 
     /// The hyper pages are rewritten in place at random keys all over the key space, so every
     /// flushed table overlaps the whole column family. Leveled compaction then rewrote most of
-    /// the largest level for every few flushes: at 3-4 million events compaction took a whole
-    /// core. Universal compaction merges runs of similar size instead, writing each page far
+    /// the largest level for every few flushes: at 3-4 million events compaction took most of
+    /// a core. Universal compaction merges runs of similar size instead, writing each page far
     /// fewer times; reads consult a few more runs, each behind a bloom filter.
     ///
     /// A page miss also searched each of the (up to four) memtables' skip lists; a bloom filter
