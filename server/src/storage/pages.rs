@@ -68,21 +68,25 @@ pub struct CachedPage {
 }
 
 struct Shard {
-    /// The evictable pages, one recency order per level (index: depth / 4), grown on demand.
+    /// The pages, one recency order per level (index: depth / 4), grown on demand.
     levels: Vec<LruCache<PageId, CachedPage>>,
-    pinned: HashMap<PageId, CachedPage>,
     bytes: usize,
 }
 
-impl Shard {
-    /// The evictable pages of `id`'s level, if the shard has that level yet.
-    fn level(&mut self, id: &PageId) -> Option<&mut LruCache<PageId, CachedPage>> {
-        self.levels.get_mut(usize::from(id.depth() / PAGE_BITS))
-    }
+/// The levels above this index are never evicted (see [`PINNED_DEPTH`]).
+const PINNED_LEVELS: usize = (PINNED_DEPTH / PAGE_BITS) as usize + 1;
 
-    /// Evicts the least recently used page of the deepest level held; false when none is left.
+/// The level index of a page.
+fn level_of(id: &PageId) -> usize {
+    usize::from(id.depth() / PAGE_BITS)
+}
+
+impl Shard {
+    /// Evicts the least recently used page of the deepest evictable level held; false when
+    /// none is left.
     fn evict(&mut self) -> bool {
-        let Some(level) = self.levels.iter_mut().rev().find(|l| !l.is_empty()) else {
+        let evictable = self.levels.iter_mut().skip(PINNED_LEVELS);
+        let Some(level) = evictable.rev().find(|l| !l.is_empty()) else {
             return false;
         };
         let Some((_, old)) = level.pop_lru() else {
@@ -131,7 +135,6 @@ impl PageCache {
             .map(|_| {
                 Mutex::new(Shard {
                     levels: Vec::new(),
-                    pinned: Default::default(),
                     bytes: 0,
                 })
             })
@@ -153,24 +156,14 @@ impl PageCache {
     /// The cached latest version of `id`, if any.
     pub fn get(&self, id: &PageId) -> Option<CachedPage> {
         let mut shard = self.shard(id);
-        if let Some(p) = shard.pinned.get(id) {
-            return Some(p.clone());
-        }
-        shard.level(id)?.get(id).cloned()
+        shard.levels.get_mut(level_of(id))?.get(id).cloned()
     }
 
     /// Records the latest version of a page (writer only).
     pub fn put(&self, id: PageId, entry: CachedPage) {
         let bytes = page_bytes(&entry.page);
         let mut shard = self.shard(&id);
-        if id.depth() <= PINNED_DEPTH {
-            if let Some(old) = shard.pinned.insert(id, entry) {
-                shard.bytes = shard.bytes.saturating_sub(page_bytes(&old.page));
-            }
-            shard.bytes += bytes;
-            return;
-        }
-        let level = usize::from(id.depth() / PAGE_BITS);
+        let level = level_of(&id);
         if shard.levels.len() <= level {
             shard.levels.resize_with(level + 1, LruCache::unbounded);
         }
@@ -195,7 +188,7 @@ impl PageCache {
             .iter()
             .map(|s| {
                 let s = s.lock().unwrap_or_else(|e| e.into_inner());
-                s.levels.iter().map(LruCache::len).sum::<usize>() + s.pinned.len()
+                s.levels.iter().map(LruCache::len).sum::<usize>()
             })
             .sum()
     }
@@ -355,13 +348,7 @@ impl PageStore for WriterPages<'_> {
     type Error = StateError;
 
     fn page(&self, id: &PageId) -> Result<Option<Page>, StateError> {
-        if let Some(hit) = self.in_memory(id) {
-            return Ok(Some(hit));
-        }
-        match self.db.get_pinned_cf(self.cf, id.to_bytes())? {
-            Some(value) => self.load(id, &value).map(Some),
-            None => Ok(None),
-        }
+        Ok(self.pages(std::slice::from_ref(id))?.pop().flatten())
     }
 
     /// The pages held in memory, then every miss in one RocksDB `MultiGet`: an insert asks for
