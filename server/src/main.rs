@@ -7,6 +7,13 @@ use clap::Parser;
 use qed_server::cli::{self, Cli, Command, Generate};
 use qed_server::{keys, node};
 
+/// Rust's allocations go to jemalloc, with the options of `.cargo/config.toml`: the writer's
+/// page versions are allocated and freed by the million, and glibc's malloc spent a fifth of
+/// the node's CPU time on them; bulk adds ran 1.25-1.30x faster with 22-28 % less CPU
+/// (docs/BENCHMARKS.md). RocksDB, a C++ library, still allocates through glibc.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
@@ -45,9 +52,9 @@ fn describe(e: &anyhow::Error) -> String {
     out
 }
 
-/// Caps glibc's malloc at two arenas. By default it opens up to 8 per core, one per thread
-/// that contends, and each keeps its freed 64 MiB heaps resident: under load (Tokio workers,
-/// blocking readers, RocksDB threads) the node's memory grew with the log, 578 MiB at 2 million
+/// Caps glibc's malloc, which RocksDB allocates through, at two arenas. By default it opens up
+/// to 8 per core, one per thread that contends, and each keeps its freed 64 MiB heaps resident:
+/// under load (Tokio workers, blocking readers, RocksDB threads) the node's memory grew with the log, 578 MiB at 2 million
 /// events against 394 MiB with two arenas, at about the same throughput (docs/BENCHMARKS.md).
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
