@@ -291,7 +291,11 @@ impl StateDir {
         let mut db = Options::default();
         db.create_if_missing(true);
         db.create_missing_column_families(true);
-        db.set_max_background_jobs(2);
+        // One flush and up to three compactions at once: with one, a merge of the largest hyper
+        // runs (hundreds of megabytes at 10M events) held the only slot for seconds while
+        // flushes piled up small runs behind it (docs/BENCHMARKS.md). The threads run at the
+        // lowest CPU priority (see `Shared`).
+        db.set_max_background_jobs(4);
         db.set_env(&self.shared.env);
         db.set_db_write_buffer_size(self.budget.write_buffers);
         // Bound the WAL: past this, RocksDB flushes the column families that pin old WAL files.
@@ -349,8 +353,16 @@ impl StateDir {
     ///
     /// A page miss also searched each of the (up to four) memtables' skip lists; a bloom filter
     /// over each memtable's keys answers most of those from one cache line.
+    ///
+    /// Each set of changed pages is flushed into a fresh memtable (see `fresh_memtable`), and
+    /// RocksDB makes such a flush wait while one more run would slow writes down: at the
+    /// default trigger of 20 runs, flushes waited up to 2.5 s behind a large merge at 9-10M
+    /// events, and every apply waited for them. Runs are cheap to read past (each has a bloom
+    /// filter), so writes slow down only at twice that.
     fn hyper_options(cf: &mut Options) {
         cf.set_compaction_style(DBCompactionStyle::Universal);
+        cf.set_level_zero_slowdown_writes_trigger(40);
+        cf.set_level_zero_stop_writes_trigger(60);
         cf.set_memtable_whole_key_filtering(true);
         cf.set_memtable_prefix_bloom_ratio(0.05);
     }
