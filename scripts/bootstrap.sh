@@ -24,7 +24,7 @@ fi
 
 if [ "$MODE" = server ]; then
   need=()
-  for p in clang libclang-dev librocksdb-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  for p in make gcc clang libclang-dev librocksdb-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
   if [ ${#need[@]} -gt 0 ]; then
     log "apt-get install ${need[*]}"
     apt-get update -qq
@@ -38,9 +38,10 @@ for t in wasm32-unknown-unknown thumbv7em-none-eabihf; do
   rustup target list --installed | grep -qx "$t" || { log "adding target $t"; rustup target add "$t"; }
 done
 
-# 2. Debian packages: clang for bindgen, the system RocksDB, a browser for the wasm tests.
+# 2. Debian packages: make and gcc for jemalloc, clang for bindgen, the system RocksDB, a browser
+#    for the wasm tests.
 need=()
-for p in clang libclang-dev librocksdb-dev chromium chromium-driver sccache; do
+for p in make gcc clang libclang-dev librocksdb-dev chromium chromium-driver sccache; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
