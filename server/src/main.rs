@@ -54,8 +54,9 @@ fn describe(e: &anyhow::Error) -> String {
 
 /// Caps glibc's malloc, which RocksDB allocates through, at two arenas. By default it opens up
 /// to 8 per core, one per thread that contends, and each keeps its freed 64 MiB heaps resident:
-/// under load (Tokio workers, blocking readers, RocksDB threads) the node's memory grew with the log, 578 MiB at 2 million
-/// events against 394 MiB with two arenas, at about the same throughput (docs/BENCHMARKS.md).
+/// under load (Tokio workers, blocking readers, RocksDB threads) the node's memory grew with
+/// the log, 578 MiB at 2 million events against 394 MiB with two arenas, at about the same
+/// throughput; with jemalloc for Rust and no cap, 637 MiB at 10 million (docs/BENCHMARKS.md).
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets a malloc tunable; it runs first thing in main, before any other
