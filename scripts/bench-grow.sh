@@ -4,9 +4,9 @@
 #
 #   scripts/bench-grow.sh DIR EVENTS QED
 #       with EVENTS a multiple of 1,000,000: adds them in bulk to the log in DIR (created if
-#       missing) with the build QED, and prints per million: the rate, the node's CPU time split by thread
-#       (RocksDB's compaction threads against the request and apply threads), its resident
-#       memory and the size of DIR;
+#       missing) with the build QED, and prints per million: the rate, the node's CPU time
+#       split by thread (RocksDB's compaction threads against the request and apply threads),
+#       its resident memory and the size of DIR;
 #   scripts/bench-grow.sh DIR N QED...
 #       with N below 1,000,000: runs N bulk events on a fresh copy of DIR with each build in
 #       turn (give builds twice, alternated, to see the noise), so every build starts from the

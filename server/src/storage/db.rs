@@ -357,8 +357,8 @@ impl StateDir {
     /// Each set of changed pages is flushed into a fresh memtable (see `fresh_memtable`), and
     /// RocksDB makes such a flush wait while one more run would slow writes down: at the
     /// default trigger of 20 runs, flushes waited behind merges of the largest runs six times
-    /// between 6M and 10M events, and every apply waited for them. Runs are cheap to read past (each has a bloom
-    /// filter), so writes slow down only at twice that.
+    /// between 6M and 10M events, and every apply waited for them. Runs are cheap to read past
+    /// (each has a bloom filter), so writes slow down only at twice that.
     fn hyper_options(cf: &mut Options) {
         cf.set_compaction_style(DBCompactionStyle::Universal);
         cf.set_level_zero_slowdown_writes_trigger(40);
