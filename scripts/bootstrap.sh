@@ -22,14 +22,22 @@ if [ "$MODE" = fuzz ]; then
   exit 0
 fi
 
+# Debian packages the qed binary needs: make and gcc for jemalloc, clang for bindgen, the
+# system RocksDB.
+SERVER_PACKAGES=(make gcc clang libclang-dev librocksdb-dev)
+
+# apt_install PACKAGE...: installs those of the packages that are missing, if any.
+apt_install() {
+  local need=() p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+  [ ${#need[@]} -gt 0 ] || return 0
+  log "apt-get install ${need[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
 if [ "$MODE" = server ]; then
-  need=()
-  for p in make gcc clang libclang-dev librocksdb-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
-  if [ ${#need[@]} -gt 0 ]; then
-    log "apt-get install ${need[*]}"
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
+  apt_install "${SERVER_PACKAGES[@]}"
   exit 0
 fi
 
@@ -38,17 +46,8 @@ for t in wasm32-unknown-unknown thumbv7em-none-eabihf; do
   rustup target list --installed | grep -qx "$t" || { log "adding target $t"; rustup target add "$t"; }
 done
 
-# 2. Debian packages: make and gcc for jemalloc, clang for bindgen, the system RocksDB, a browser
-#    for the wasm tests.
-need=()
-for p in make gcc clang libclang-dev librocksdb-dev chromium chromium-driver sccache; do
-  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  log "apt-get install ${need[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# 2. Debian packages: the server's, a browser for the wasm tests, and a compiler cache.
+apt_install "${SERVER_PACKAGES[@]}" chromium chromium-driver sccache
 
 # 3. wasm-opt from npm (binaryen 132) in its own prefix; /usr/local/bin precedes /usr/bin on PATH.
 if ! wasm-opt --version 2>/dev/null | grep -q "version ${BINARYEN_NPM_VERSION%%.*}"; then
