@@ -6,10 +6,11 @@
 //! [`Ledger::apply`] takes one committed Raft entry (a group of digests) and turns it into one
 //! atomic RocksDB write of the changed history tiles and the new signed snapshot, WAL on and
 //! no fsync: the Raft log is the durable record. The hyper pages the apply changes go to an
-//! in-memory set of changed pages (and the page cache) instead. Once the set passes its
-//! threshold, a thread of its own flushes it: one atomic write of the latest version of each
-//! page, the tree record (size, hyper root, history frontier) and the opaque applied meta of
-//! the size the set ends at, into a fresh memtable; applies go on with a new set meanwhile.
+//! in-memory set of changed pages instead. Once the set passes its threshold, a thread of its
+//! own flushes it: the latest version of each page into the page cache, then one atomic write
+//! of those pages, the tree record (size, hyper root, history frontier) and the opaque applied
+//! meta of the size the set ends at, into a fresh memtable; applies go on with a new set
+//! meanwhile.
 //!
 //! Pages that change in every apply (the upper levels) are so written once per flush rather
 //! than once per apply, and RocksDB's work leaves the apply's path: bulk adds ran 1.15 times
@@ -712,8 +713,8 @@ impl Ledger {
                 written_at: size,
                 page: Arc::new(page),
             };
-            // Before publishing: see the storage::pages documentation.
-            generation.pages.put(id, page.clone());
+            // Before publishing; the cache gets the page when the set is flushed (see the
+            // storage::pages documentation).
             self.dirty.record(id, page);
         }
         batch.put_cf(
@@ -757,6 +758,9 @@ impl FlushJob {
         let mut batch = WriteBatch::default();
         let pages = self.dirty.latest_in_key_order();
         for (id, page) in &pages {
+            // Before the write makes this state visible to readers: see the storage::pages
+            // documentation.
+            generation.pages.put(*id, page.clone());
             batch.put_cf(
                 hyper_cf,
                 id.to_bytes(),

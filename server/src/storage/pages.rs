@@ -8,31 +8,39 @@
 //!
 //! # Where a page version lives
 //!
-//! An apply puts every page it changes in the cache and in the current set of changed pages;
-//! RocksDB gets the latest version of each only when the set is flushed (see
-//! `state_machine`). The writer always wants the latest version: the cache holds it if it
-//! holds the page, a set holds it if the page changed since the last flush, and RocksDB holds
-//! it otherwise.
+//! An apply records every page it changes in the current set of changed pages; RocksDB gets
+//! the latest version of each only when the set is flushed (see `state_machine`), and so does
+//! the cache: the flush puts each page's latest version in the cache just before it writes
+//! them. The writer always wants the latest version: a set holds it if the page changed since
+//! the last flush, else the cache holds it if it holds the page, and RocksDB holds it
+//! otherwise.
+//!
+//! Why the apply does not fill the cache itself: a bulk apply changes about three pages per
+//! digest, and putting each in the cache (a lock, a recency update, an eviction and the free of
+//! the evicted page) took a quarter of the apply's time, on the thread every write waits for.
+//! A flush puts each page once however many versions the set holds, on a thread of its own.
 //!
 //! # Why readers can share the writer's cache
 //!
 //! Pages change with every apply, so a proof must read every page of one version of the tree:
 //! the published size `S`. A reader takes a RocksDB snapshot of a stored tree (the state of
 //! some flush at size `F <= S`) and the sets of pages changed since `F`, which hold every
-//! version made since. The cache maps a page id to the *latest* version of that page together
-//! with its `written_at`, and:
+//! version made since. The cache maps a page id to one version of that page together with its
+//! `written_at`, and:
 //!
-//! 1. only the writer inserts or replaces entries (it alone knows the latest version), and it
-//!    does so *before* publishing the size that version belongs to;
+//! 1. entries are put by the flush, the latest version of each page of its set, *before* it
+//!    writes them to RocksDB, and by the writer, a page it read from RocksDB while no set held
+//!    it (so the latest version too); flushes run one at a time, in order;
 //! 2. a reader takes the newest version in the sets with `written_at <= S`, else the cache
 //!    entry if its `written_at <= S`, else the page in its snapshot.
 //!
-//! A cache entry with `written_at <= S`, seen after size `S` was published, is the page at `S`:
-//! any later change at some size `<= S` was written to the cache before `S` was published
-//! (rule 1), so the entry would carry that later size. A page that no set holds at `S` did
-//! not change between `F` and `S`, so the snapshot holds its version. Evictions only send
-//! readers to the sets or their snapshot. A reader's own decoded pages are not inserted, since
-//! a page read from an old snapshot may no longer be the latest version.
+//! Step 2 reaches the cache only for a page with no version made between `F` and `S`, whose
+//! version at `S` is therefore its latest version with `written_at <= F`, the one the snapshot
+//! holds. A cache entry with `written_at <= S` (so `<= F`) is that version: any later version
+//! made at or before `F` belongs to a set flushed by `F`, and that flush put the set's latest
+//! version in the cache before its write made `F` visible (rule 1), replacing any older entry
+//! for good. Evictions only send readers to their snapshot. A reader's own decoded pages are
+//! not inserted, since a page read from an old snapshot may no longer be the latest version.
 //!
 //! The cache counts approximate bytes and, beyond its budget, evicts the least recently used
 //! page of the deepest level it holds. The pages of the top [`PINNED_DEPTH`] levels (at most
@@ -159,7 +167,8 @@ impl PageCache {
         shard.levels.get_mut(level_of(id))?.get(id).cloned()
     }
 
-    /// Records the latest version of a page (writer only).
+    /// Records the latest version of a page (the writer and the flush only: see the module
+    /// documentation).
     pub fn put(&self, id: PageId, entry: CachedPage) {
         let bytes = page_bytes(&entry.page);
         let mut shard = self.shard(&id);
@@ -303,9 +312,9 @@ pub fn decode_page(id: &PageId, value: &[u8]) -> Result<(u64, Page), StateError>
     Ok((u64::from_be_bytes(*at), page))
 }
 
-/// The writer's view: the latest version of every page, from the cache, the sets of pages not
-/// yet flushed (newest first), or the live database (which holds everything else, since only
-/// the writer changes it). Pages read from the database fill the cache.
+/// The writer's view: the latest version of every page, from the sets of pages not yet flushed
+/// (newest first), the cache, or the live database (which holds everything else, since only the
+/// writer changes it). Pages read from the database fill the cache.
 pub struct WriterPages<'a> {
     /// The live database.
     pub db: &'a DB,
@@ -318,12 +327,14 @@ pub struct WriterPages<'a> {
 }
 
 impl WriterPages<'_> {
-    /// The latest version of `id` held in memory: cached or not yet flushed.
+    /// The latest version of `id` held in memory: not yet flushed, or cached (the cache only
+    /// gets a set's versions when it is flushed).
     fn in_memory(&self, id: &PageId) -> Option<Page> {
         let hit = self
-            .cache
-            .get(id)
-            .or_else(|| self.dirty.iter().find_map(|d| d.latest(id)))?;
+            .dirty
+            .iter()
+            .find_map(|d| d.latest(id))
+            .or_else(|| self.cache.get(id))?;
         Some((*hit.page).clone())
     }
 
