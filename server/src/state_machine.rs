@@ -27,8 +27,8 @@
 //! the group is inserted with tentative versions (`size + i`), and the insert reports the
 //! digests that were already present, in the log or earlier in the group. When it reports
 //! none, which is the normal case, that single pass is the whole update. Otherwise the new
-//! digests are renumbered consecutively and inserted again (the first pass's pages are then in
-//! the cache). Nothing is appended and no snapshot is signed for a group of duplicates.
+//! digests are renumbered consecutively and inserted again (the pages the first pass read are
+//! then in memory). Nothing is appended and no snapshot is signed for a group of duplicates.
 //!
 //! The apply runs on one thread. Splitting a large group's hyper insert between two threads
 //! (the root's subtrees in two halves) was measured and dropped: on two cores the node is

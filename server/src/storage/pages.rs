@@ -17,8 +17,9 @@
 //!
 //! Why the apply does not fill the cache itself: a bulk apply changes about three pages per
 //! digest, and putting each in the cache (a lock, a recency update, an eviction and the free of
-//! the evicted page) took a quarter of the apply's time, on the thread every write waits for.
-//! A flush puts each page once however many versions the set holds, on a thread of its own.
+//! the evicted page) and in the set took a quarter of the apply's time, on the thread every
+//! write waits for. A flush puts each page in the cache once however many versions the set
+//! holds, on a thread of its own.
 //!
 //! # Why readers can share the writer's cache
 //!
