@@ -7,10 +7,10 @@
 //! atomic RocksDB write of the changed history tiles and the new signed snapshot, WAL on and
 //! no fsync: the Raft log is the durable record. The hyper pages the apply changes go to an
 //! in-memory set of changed pages instead. Once the set passes its threshold, a thread of its
-//! own flushes it: the latest version of each page into the page cache, then one atomic write
-//! of those pages, the tree record (size, hyper root, history frontier) and the opaque applied
-//! meta of the size the set ends at, into a fresh memtable; applies go on with a new set
-//! meanwhile.
+//! own flushes it: the latest version of each page into the page cache, then one table file of
+//! those pages, the tree record (size, hyper root, history frontier) and the opaque applied
+//! meta of the size the set ends at, which RocksDB ingests atomically and durably (see
+//! `StateDb::ingest`); applies go on with a new set meanwhile.
 //!
 //! Pages that change in every apply (the upper levels) are so written once per flush rather
 //! than once per apply, and RocksDB's work leaves the apply's path: bulk adds ran 1.15 times
@@ -511,7 +511,7 @@ impl Ledger {
         // meta must never claim more than the stored tree holds.
         if self.dirty.is_empty() && self.flushing.is_none() {
             let mut batch = WriteBatch::default();
-            batch.put_cf(self.generation.cf(CF_META)?, meta::KEY_APPLIED, meta);
+            batch.put_cf(self.generation.cf(CF_HYPER)?, meta::KEY_APPLIED, meta);
             self.generation.db.write(batch)?;
         }
         Ok(())
@@ -741,7 +741,7 @@ struct Plan {
 }
 
 /// One flush: the latest version of each changed page, the tree record and the applied meta
-/// of the size the set ends at, in one atomic write.
+/// of the size the set ends at, in one table file that RocksDB ingests atomically.
 struct FlushJob {
     generation: Arc<Generation>,
     dirty: Arc<DirtyPages>,
@@ -754,28 +754,29 @@ impl FlushJob {
     fn run(self) -> Result<(), StateError> {
         let start = std::time::Instant::now();
         let generation = &self.generation;
-        let hyper_cf = generation.cf(CF_HYPER)?;
-        let mut batch = WriteBatch::default();
         let pages = self.dirty.latest_in_key_order();
         for (id, page) in &pages {
-            // Before the write makes this state visible to readers: see the storage::pages
+            // Before the ingestion makes this state visible to readers: see the storage::pages
             // documentation.
             generation.pages.put(*id, page.clone());
-            batch.put_cf(
-                hyper_cf,
+        }
+        // The file's keys must increase: pages in id order (which is the order of their
+        // encodings), then the records, whose keys sort after every page id (see `meta`).
+        let records = pages.iter().map(|(id, page)| {
+            (
                 id.to_bytes(),
                 pages::encode_page(page.written_at, &page.page),
-            );
-        }
-        let meta_cf = generation.cf(CF_META)?;
-        batch.put_cf(meta_cf, meta::KEY_TREE, self.tree.encode());
-        if let Some(applied) = &self.applied {
-            batch.put_cf(meta_cf, meta::KEY_APPLIED, applied);
-        }
+            )
+        });
+        let applied = self
+            .applied
+            .iter()
+            .map(|a| (meta::KEY_APPLIED.to_vec(), a.clone()));
+        let tree = std::iter::once((meta::KEY_TREE.to_vec(), self.tree.encode()));
+        generation
+            .db
+            .ingest(CF_HYPER, records.chain(applied).chain(tree))?;
         Counters::add(&self.counters.pages_written, pages.len() as u64);
-        Counters::add(&self.counters.batch_bytes, batch.size_in_bytes() as u64);
-        generation.db.fresh_memtable(CF_HYPER)?;
-        generation.db.write(batch)?;
         metrics::histogram!("qed_state_flush_seconds").record(start.elapsed().as_secs_f64());
         metrics::histogram!("qed_state_flush_pages").record(pages.len() as f64);
         Ok(())
@@ -793,29 +794,53 @@ impl Drop for Ledger {
     }
 }
 
+/// Moves the stored tree's records of a first-format state to where this format keeps them
+/// (see `storage::meta`), in one atomic write with the new format record.
+fn upgrade_from_v1(generation: &Generation) -> Result<(), StateError> {
+    let db = generation.db.db();
+    let meta_cf = generation.cf(CF_META)?;
+    let hyper_cf = generation.cf(CF_HYPER)?;
+    let mut batch = WriteBatch::default();
+    for (old, new) in [
+        (meta::v1::KEY_TREE, meta::KEY_TREE),
+        (meta::v1::KEY_APPLIED, meta::KEY_APPLIED),
+    ] {
+        if let Some(value) = db.get_cf(meta_cf, old)? {
+            batch.put_cf(hyper_cf, new, value);
+            batch.delete_cf(meta_cf, old);
+        }
+    }
+    batch.put_cf(meta_cf, meta::KEY_FORMAT, meta::FORMAT);
+    generation.db.write(batch)?;
+    generation.db.sync()
+}
+
 /// Restores the in-memory state from a generation, checking that its records agree.
 fn load(generation: &Generation) -> Result<Loaded, StateError> {
     let db = generation.db.db();
     let meta_cf = generation.cf(CF_META)?;
-    let format = db.get_cf(meta_cf, meta::KEY_FORMAT)?;
-    let tree = db
-        .get_cf(meta_cf, meta::KEY_TREE)?
-        .map(|v| TreeRecord::decode(&v))
-        .transpose()?;
-    let applied = db.get_cf(meta_cf, meta::KEY_APPLIED)?;
-    match format.as_deref() {
+    let hyper_cf = generation.cf(CF_HYPER)?;
+    match db.get_cf(meta_cf, meta::KEY_FORMAT)?.as_deref() {
         Some(f) if f == meta::FORMAT => {}
+        Some(f) if f == meta::v1::FORMAT => upgrade_from_v1(generation)?,
         Some(f) => {
             return Err(StateError::Corrupt(format!(
                 "unknown state format {:?}",
                 String::from_utf8_lossy(f)
             )));
         }
-        None if tree.is_none() && applied.is_none() => {
+        None if db.get_cf(hyper_cf, meta::KEY_TREE)?.is_none()
+            && db.get_cf(hyper_cf, meta::KEY_APPLIED)?.is_none() =>
+        {
             db.put_cf(meta_cf, meta::KEY_FORMAT, meta::FORMAT)?
         }
         None => return Err(StateError::Corrupt("state without a format record".into())),
     }
+    let tree = db
+        .get_cf(hyper_cf, meta::KEY_TREE)?
+        .map(|v| TreeRecord::decode(&v))
+        .transpose()?;
+    let applied = db.get_cf(hyper_cf, meta::KEY_APPLIED)?;
     let Some(tree) = tree.filter(|t| t.size > 0) else {
         return Ok(Loaded {
             tiles: TileWriter::empty(),
@@ -933,7 +958,7 @@ impl LedgerReader {
             let mut opts = ReadOptions::default();
             opts.set_snapshot(&snapshot);
             let tree =
-                db.get_pinned_cf_opt(published.generation.cf(CF_META)?, meta::KEY_TREE, &opts)?;
+                db.get_pinned_cf_opt(published.generation.cf(CF_HYPER)?, meta::KEY_TREE, &opts)?;
             let stored = tree
                 .map(|v| TreeRecord::decode(&v))
                 .transpose()?

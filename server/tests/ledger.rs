@@ -307,6 +307,57 @@ fn state_survives_reopen() {
     }
 }
 
+/// Rewrites a closed state directory into the first format's layout: the tree record and
+/// applied meta in the `meta` column family under their old keys.
+fn downgrade_to_v1(dir: &Path) {
+    use qed_server::storage::db::{CF_HYPER, CF_META, COLUMN_FAMILIES};
+    use qed_server::storage::meta;
+    let active = std::fs::read_to_string(dir.join("ACTIVE")).unwrap();
+    let db = rocksdb::DB::open_cf(
+        &rocksdb::Options::default(),
+        dir.join(active.trim()),
+        COLUMN_FAMILIES,
+    )
+    .unwrap();
+    let (hyper, meta_cf) = (
+        db.cf_handle(CF_HYPER).unwrap(),
+        db.cf_handle(CF_META).unwrap(),
+    );
+    for (new, old) in [
+        (meta::KEY_TREE, meta::v1::KEY_TREE),
+        (meta::KEY_APPLIED, meta::v1::KEY_APPLIED),
+    ] {
+        let value = db.get_cf(hyper, new).unwrap().unwrap();
+        db.put_cf(meta_cf, old, value).unwrap();
+        db.delete_cf(hyper, new).unwrap();
+    }
+    db.put_cf(meta_cf, meta::KEY_FORMAT, meta::v1::FORMAT)
+        .unwrap();
+}
+
+#[test]
+fn a_first_format_state_is_upgraded_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups = groups(500);
+    let before = {
+        let mut ledger = open(dir.path());
+        feed(&mut ledger, &groups);
+        answers(&ledger)
+    };
+    downgrade_to_v1(dir.path());
+    {
+        let ledger = open(dir.path());
+        assert_eq!(answers(&ledger), before);
+        assert_eq!(ledger.applied_meta(), Some(meta(groups.len() - 1)));
+    }
+    // Upgraded for good: a second open finds the new format.
+    let mut ledger = open(dir.path());
+    assert_eq!(answers(&ledger), before);
+    let applied = ledger.apply(&[d(3), d(500)], b"after").unwrap();
+    assert_eq!(applied.entries[0].version, 3);
+    assert_eq!(applied.entries[1].version, 500);
+}
+
 #[test]
 fn replicas_fed_the_same_groups_are_identical() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

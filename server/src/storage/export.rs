@@ -21,7 +21,7 @@ use std::path::Path;
 use rocksdb::{IteratorMode, ReadOptions, WriteBatch, WriteOptions};
 use sha2::{Digest, Sha256};
 
-use super::db::{CF_META, COLUMN_FAMILIES, StateDb, StateDir};
+use super::db::{CF_HYPER, COLUMN_FAMILIES, StateDb, StateDir};
 use super::meta;
 use crate::state_machine::StateError;
 
@@ -79,7 +79,7 @@ pub struct Exported {
 pub fn export(db: &StateDb, file: &Path) -> Result<Exported, StateError> {
     let snapshot = db.db().snapshot();
     db.sync()?;
-    let applied = snapshot.get_cf(db.cf(CF_META)?, meta::KEY_APPLIED)?;
+    let applied = snapshot.get_cf(db.cf(CF_HYPER)?, meta::KEY_APPLIED)?;
     let mut out = HashingWriter {
         inner: BufWriter::with_capacity(1 << 20, File::create(file)?),
         hasher: Sha256::new(),

@@ -1,19 +1,36 @@
-//! The ledger's own records in the `meta` column family, and the keys of the `snapshots`
-//! column family.
+//! The ledger's own records, and the keys of the `snapshots` column family.
+//!
+//! The stored tree (its record and the applied meta) lives in the `hyper` column family,
+//! beside the pages it describes: a flush adds both in one table file, which RocksDB ingests
+//! atomically (see `state_machine`), and no ingestion spans two column families. Their keys
+//! begin with `0xFF`, which no page id does (its first byte is a depth of at most 252), so they
+//! sort after every page. The `meta` column family keeps the format record.
 
 use qed_core::Hash;
 use qed_core::snapshot::SnapshotJson;
 
 use crate::state_machine::StateError;
 
-/// Tree size, hyper root and history frontier, rewritten by every apply that appends.
-pub const KEY_TREE: &[u8] = b"tree";
-/// The opaque applied meta (the last applied Raft log id and membership), every apply.
-pub const KEY_APPLIED: &[u8] = b"applied";
-/// The storage format, written when the database is created.
+/// Tree size, hyper root and history frontier of the stored tree (`hyper` column family).
+pub const KEY_TREE: &[u8] = b"\xfftree";
+/// The opaque applied meta (the last applied Raft log id and membership) of the stored tree
+/// (`hyper` column family). Sorts before [`KEY_TREE`].
+pub const KEY_APPLIED: &[u8] = b"\xffapplied";
+/// The storage format, written when the database is created (`meta` column family).
 pub const KEY_FORMAT: &[u8] = b"format";
 /// The value of [`KEY_FORMAT`] this code reads and writes.
-pub const FORMAT: &[u8] = b"qed-ledger/1";
+pub const FORMAT: &[u8] = b"qed-ledger/2";
+
+/// The first format, which kept the tree record and applied meta in the `meta` column family
+/// under these keys; [`crate::state_machine`] moves them on open.
+pub mod v1 {
+    /// The format record's value.
+    pub const FORMAT: &[u8] = b"qed-ledger/1";
+    /// The tree record's key in the `meta` column family.
+    pub const KEY_TREE: &[u8] = b"tree";
+    /// The applied meta's key in the `meta` column family.
+    pub const KEY_APPLIED: &[u8] = b"applied";
+}
 
 /// What [`KEY_TREE`] holds: `be64(size) || hyper root || frontier hashes (largest first)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
