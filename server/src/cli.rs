@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::consensus::RaftOptions;
 use crate::consensus::group_commit::GroupCommitOptions;
 use crate::node::{KeySource, NodeConfig, parse_listen};
+use crate::state_machine::DEFAULT_CACHE_MIB;
 
 /// The log's origin (the signing key's name) when `--origin` is not given.
 pub const DEFAULT_ORIGIN: &str = "qed.local/log";
@@ -101,7 +102,7 @@ pub struct StartArgs {
     #[arg(short = 'l', long = "log", default_value = "info")]
     pub log: String,
     /// Ledger cache size in MiB.
-    #[arg(long = "cache-mib", default_value_t = 256, hide = true)]
+    #[arg(long = "cache-mib", default_value_t = DEFAULT_CACHE_MIB, hide = true)]
     pub cache_mib: usize,
 }
 

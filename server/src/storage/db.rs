@@ -115,9 +115,9 @@ impl StateDb {
     /// Why not a write batch: the hyper pages of a flush are tens of megabytes, and as a batch
     /// they went through the write-ahead log, a memtable and then a table file, and every
     /// apply's small write waited behind them in RocksDB's single write queue. A file built
-    /// directly and ingested skips the first two and the queue: node CPU per million bulk
-    /// adds fell by a tenth, the apply's own writes took a quarter of the time, and bulk adds
-    /// ran 1.05-1.2 times as fast (docs/BENCHMARKS.md).
+    /// directly and ingested skips the first two and the queue: on fresh loads of a million
+    /// bulk adds, node CPU fell by a tenth, the apply's own writes took a quarter of the time,
+    /// and bulk adds ran 1.04-1.11 times as fast (docs/BENCHMARKS.md).
     ///
     /// `records` must not be empty.
     pub fn ingest<K: AsRef<[u8]>, V: AsRef<[u8]>>(
@@ -379,11 +379,11 @@ impl StateDir {
     /// a core. Universal compaction merges runs of similar size instead, writing each page far
     /// fewer times; reads consult a few more runs, each behind a bloom filter.
     ///
-    /// Each flush of changed pages adds one run, and RocksDB makes the next ingestion wait
-    /// while one more run would slow writes down: at the default trigger of 20 runs, flushes
-    /// waited behind merges of the largest runs six times between 6M and 10M events, and every
-    /// apply waited for them. Runs are cheap to read past (each has a bloom filter), so writes
-    /// slow down only at twice that.
+    /// Each flush of changed pages adds one run (its table file), and RocksDB slows down every
+    /// write to the database, the applies' included, while a column family holds more runs
+    /// than its trigger: at the default of 20 runs, writes waited behind merges of the largest
+    /// runs six times between 6M and 10M events. Runs are cheap to read past (each has a bloom
+    /// filter), so writes slow down only at twice that.
     fn hyper_options(cf: &mut Options) {
         cf.set_compaction_style(DBCompactionStyle::Universal);
         cf.set_level_zero_slowdown_writes_trigger(40);

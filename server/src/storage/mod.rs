@@ -6,8 +6,9 @@
 //! |---|---|---|
 //! | `history` | `'T' level be64(index)` / `'E' be64(index)` | tiles of complete-subtree hashes / bundles of 256 digests ([`tiles`]) |
 //! | `hyper` | `PageId::to_bytes()` | `be64(written_at) || Page::to_bytes()` ([`pages`]) |
+//! | `hyper` | `0xFF "tree"`, `0xFF "applied"` | the stored tree's size + hyper root + history frontier, and its opaque applied meta ([`meta`]) |
 //! | `snapshots` | `be64(size)` | the signed snapshot of that size, as JSON |
-//! | `meta` | `tree`, `applied`, `format` | size + hyper root + history frontier, the opaque applied meta, the format ([`meta`]) |
+//! | `meta` | `format` | the storage format ([`meta`]) |
 //!
 //! Deduplication needs no column family of its own: the hyper tree *is* the map from digest to
 //! first version, and a batch insert reports the digests it already holds (see
@@ -15,7 +16,8 @@
 //! would read the same pages the insert reads anyway.
 //!
 //! Every apply is one `WriteBatch` of history and snapshot (WAL on, no fsync); the hyper
-//! pages and the `meta` records go in flushes of their own (see `state_machine`). Memory is
+//! pages and the stored tree's records go in flushes of their own, each one table file that
+//! RocksDB ingests (see `state_machine` and `db::StateDb::ingest`). Memory is
 //! bounded whatever the log's size: RocksDB's block cache (which also holds index and filter
 //! blocks) and memtables have fixed budgets, the page cache evicts beyond its budget, the set
 //! of changed pages is flushed at its threshold, and the history writer keeps only the right

@@ -275,8 +275,7 @@ impl DirtyPages {
         self.bytes() == 0
     }
 
-    /// The latest version of every page, in key order (the order RocksDB's memtable inserts
-    /// fastest).
+    /// The latest version of every page, in key order (the order of a table file's keys).
     pub fn latest_in_key_order(&self) -> Vec<(PageId, CachedPage)> {
         let mut out: Vec<(PageId, CachedPage)> = self
             .shards
