@@ -82,7 +82,7 @@ use crate::storage::tiles::{self, Edge, TILE_WIDTH, TileCache, TileKey, TileWrit
 
 /// The default of [`LedgerOptions::cache_bytes`], in MiB (`qed start --cache-mib`).
 ///
-/// A node with 384 MiB ended a run to 10M events at 420 MiB resident, under the 512 MiB that
+/// A node with 384 MiB ended runs to 10M events at 412-420 MiB resident, under the 512 MiB that
 /// issue 3 allows, and ran the tenth million and membership proofs faster than with 256
 /// (docs/BENCHMARKS.md). The flushes' table files need no memtables of their own, which is
 /// what made the room.
@@ -411,8 +411,8 @@ impl Ledger {
 
     /// Makes everything applied so far durable: [`Ledger::store`] (a flush's table file is
     /// durable once ingested), then a sync of RocksDB's write-ahead log, which holds the
-    /// history, the snapshots and an applied meta written alone. A clean close does it too; after a crash, Raft replays the entries
-    /// applied since the last flush.
+    /// history, the snapshots and an applied meta written alone. A clean close does it too;
+    /// after a crash, Raft replays the entries applied since the last flush.
     pub fn flush(&mut self) -> Result<(), StateError> {
         self.store()?;
         self.generation.db.sync()
@@ -782,10 +782,11 @@ impl FlushJob {
             .iter()
             .map(|a| (meta::KEY_APPLIED.to_vec(), a.clone()));
         let tree = std::iter::once((meta::KEY_TREE.to_vec(), self.tree.encode()));
-        generation
+        let bytes = generation
             .db
             .ingest(CF_HYPER, records.chain(applied).chain(tree))?;
         Counters::add(&self.counters.pages_written, pages.len() as u64);
+        Counters::add(&self.counters.batch_bytes, bytes);
         metrics::histogram!("qed_state_flush_seconds").record(start.elapsed().as_secs_f64());
         metrics::histogram!("qed_state_flush_pages").record(pages.len() as f64);
         Ok(())
@@ -1220,7 +1221,8 @@ pub struct LedgerStats {
     pub appended: u64,
     /// Duplicate digests answered since open.
     pub duplicates: u64,
-    /// Bytes of the write batches since open (what the ledger asked RocksDB to write).
+    /// Bytes of the write batches and flushed table files since open (what the ledger asked
+    /// RocksDB to write).
     pub batch_bytes: u64,
     /// SHA-256 calls of hyper tree inserts since open.
     pub hyper_hash_calls: u64,
