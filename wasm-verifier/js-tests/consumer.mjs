@@ -131,7 +131,7 @@ try {
           await withServer({ upstream: qed.url }, env, async (e) => report(label, await runNode(file, e)));
         }
       } finally {
-        qed.stop();
+        await qed.stop();
       }
     }
   }

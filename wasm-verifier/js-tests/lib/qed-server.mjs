@@ -29,7 +29,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Generates signer keys, starts `qed start` and waits until the node leads.
- * @returns {Promise<{ url: string, apiKey: string, verifierKey: string, stop: () => void, log: () => string }>}
+ * @returns {Promise<{ url: string, apiKey: string, verifierKey: string, stop: () => Promise<void>, log: () => string }>}
  */
 export async function startQed(bin, { apiKey = 'my-key', timeoutMs = 60000 } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'qed-wasm-e2e-'));
@@ -49,16 +49,26 @@ export async function startQed(bin, { apiKey = 'my-key', timeoutMs = 60000 } = {
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
   let exited = null;
-  child.on('exit', (code, signal) => { exited = `exited with ${code ?? signal}`; });
-  const stop = () => {
-    if (exited === null) child.kill('SIGTERM');
+  const gone = new Promise((ok) => child.on('exit', (code, signal) => {
+    exited = `exited with ${code ?? signal}`;
+    ok();
+  }));
+  // A clean shutdown still writes to its directory (the ledger stores what it applied), so
+  // the directory goes only once the process has: ten seconds for SIGTERM, then SIGKILL.
+  const stop = async () => {
+    if (exited === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      await gone;
+      clearTimeout(timer);
+    }
     rmSync(dir, { recursive: true, force: true });
   };
   const url = `http://127.0.0.1:${http}`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited !== null) {
-      stop();
+      await stop();
       throw new Error(`qed ${exited} before it served: ${output.slice(-2000)}`);
     }
     try {
@@ -71,6 +81,6 @@ export async function startQed(bin, { apiKey = 'my-key', timeoutMs = 60000 } = {
     }
     await sleep(200);
   }
-  stop();
+  await stop();
   throw new Error(`qed did not become a leader within ${timeoutMs} ms: ${output.slice(-2000)}`);
 }
