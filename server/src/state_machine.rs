@@ -779,8 +779,8 @@ impl FlushJob {
         });
         let applied = self
             .applied
-            .iter()
-            .map(|a| (meta::KEY_APPLIED.to_vec(), a.clone()));
+            .map(|a| (meta::KEY_APPLIED.to_vec(), a))
+            .into_iter();
         let tree = std::iter::once((meta::KEY_TREE.to_vec(), self.tree.encode()));
         let bytes = generation
             .db
@@ -830,27 +830,28 @@ fn load(generation: &Generation) -> Result<Loaded, StateError> {
     let db = generation.db.db();
     let meta_cf = generation.cf(CF_META)?;
     let hyper_cf = generation.cf(CF_HYPER)?;
-    match db.get_cf(meta_cf, meta::KEY_FORMAT)?.as_deref() {
-        Some(f) if f == meta::FORMAT => {}
+    let format = db.get_cf(meta_cf, meta::KEY_FORMAT)?;
+    match format.as_deref() {
         Some(f) if f == meta::v1::FORMAT => upgrade_from_v1(generation)?,
-        Some(f) => {
+        Some(f) if f != meta::FORMAT => {
             return Err(StateError::Corrupt(format!(
                 "unknown state format {:?}",
                 String::from_utf8_lossy(f)
             )));
         }
-        None if db.get_cf(hyper_cf, meta::KEY_TREE)?.is_none()
-            && db.get_cf(hyper_cf, meta::KEY_APPLIED)?.is_none() =>
-        {
-            db.put_cf(meta_cf, meta::KEY_FORMAT, meta::FORMAT)?
-        }
-        None => return Err(StateError::Corrupt("state without a format record".into())),
+        _ => {}
     }
     let tree = db
         .get_cf(hyper_cf, meta::KEY_TREE)?
         .map(|v| TreeRecord::decode(&v))
         .transpose()?;
     let applied = db.get_cf(hyper_cf, meta::KEY_APPLIED)?;
+    if format.is_none() {
+        if tree.is_some() || applied.is_some() {
+            return Err(StateError::Corrupt("state without a format record".into()));
+        }
+        db.put_cf(meta_cf, meta::KEY_FORMAT, meta::FORMAT)?;
+    }
     let Some(tree) = tree.filter(|t| t.size > 0) else {
         return Ok(Loaded {
             tiles: TileWriter::empty(),
