@@ -6,10 +6,12 @@
 #   scripts/bench-server.sh            bulk to 1M, single adds, membership, paced adds, then 10M
 #   QED_BENCH_MAX=1000000 scripts/...  stop after the 1M figures
 #   QED_BIN=/path/to/qed scripts/...   that build (node and load generator) instead of this tree's
+#   BULK_CLIENTS=8 scripts/...         bulk requests from 8 concurrent clients instead of 16
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-target/bench-server}"
 MAX="${QED_BENCH_MAX:-10000000}"
+BULK_CLIENTS="${BULK_CLIENTS:-16}"
 KEY=bench-key
 NODE=
 # shellcheck source=scripts/lib-bench-node.sh
@@ -36,7 +38,7 @@ rss_mib() { echo $(( $(ps -o rss= -p $NODE) / 1024 )); }
 rate_of() { python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["events_per_sec"]))' "$1"; }
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-load bulk-1M --kind bulk --bulk-size 1000 -c 8 -n 1000000
+load bulk-1M --kind bulk --bulk-size 1000 -c "$BULK_CLIENTS" -n 1000000
 echo "RSS at 1M: $(rss_mib) MiB"
 load add-64 --kind add -c 64 -n 100000
 load membership-1M --kind membership -c 64 -n 100000 --preload 10000
@@ -45,8 +47,8 @@ load add-half-rate --kind add -c 64 --rate "$HALF" -d 30s
 size=$(curl -fsS "$URL/info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')
 if [ "$size" -lt "$MAX" ]; then
   fill=$(( (MAX - 1000000 - size) / 1000 * 1000 ))
-  [ "$fill" -gt 0 ] && load bulk-fill --kind bulk --bulk-size 1000 -c 8 -n "$fill"
-  load bulk-last-1M --kind bulk --bulk-size 1000 -c 8 -n 1000000
+  [ "$fill" -gt 0 ] && load bulk-fill --kind bulk --bulk-size 1000 -c "$BULK_CLIENTS" -n "$fill"
+  load bulk-last-1M --kind bulk --bulk-size 1000 -c "$BULK_CLIENTS" -n 1000000
   echo "RSS at $(curl -fsS "$URL/info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])') events: $(rss_mib) MiB"
   load membership-last --kind membership -c 64 -n 100000 --preload 10000
 fi

@@ -437,4 +437,24 @@ async fn qed_workload_reports() {
         assert_eq!((report.events, report.errors), (100, 0), "{kind}");
         assert_eq!(report.log_size_before, Some(size_before), "{kind}");
     }
+
+    // Single adds, verified, then the same events again: without --verify only the receipts'
+    // duplicate flags are read, and they must still be counted.
+    let adds = ["--kind", "add", "--run-id", "again", "-n", "50", "-c", "4"];
+    let report = workload(&node, "add", &[&adds[..], &verify].concat()).await;
+    assert_eq!(
+        (
+            report.events,
+            report.errors,
+            report.verify_failures,
+            report.duplicates
+        ),
+        (50, 0, 0, 0)
+    );
+    let report = workload(&node, "add-again", &adds).await;
+    assert_eq!(
+        (report.events, report.errors, report.duplicates),
+        (50, 0, 50)
+    );
+    assert_eq!(report.log_size_after, Some(2352));
 }

@@ -183,20 +183,30 @@ impl Client {
 
     /// `POST /events` with the event bytes: the receipt of the event.
     pub async fn add(&self, event: &[u8]) -> Result<Receipt, ClientError> {
-        let body = AddEvent {
-            event: Some(B64.encode(event)),
-            digest: None,
-        };
-        self.post(Kind::Write, "/events", &body).await
+        let (url, answer) = self.add_json(Subject::Event(event)).await?;
+        decode(&url, &answer)
     }
 
     /// `POST /events` with the event's digest only: the receipt of the digest.
     pub async fn add_digest(&self, digest: &Hash) -> Result<Receipt, ClientError> {
-        let body = AddEvent {
-            event: None,
-            digest: Some(qed_core::hash::to_hex(digest)),
+        let (url, answer) = self.add_json(Subject::Digest(*digest)).await?;
+        decode(&url, &answer)
+    }
+
+    /// `POST /events` with the event (or only its digest), unparsed: the URL that answered and
+    /// the receipt's JSON text, for callers that do not need the receipt decoded.
+    pub async fn add_json(&self, subject: Subject<'_>) -> Result<(String, Bytes), ClientError> {
+        let body = match subject {
+            Subject::Event(e) => AddEvent {
+                event: Some(B64.encode(e)),
+                digest: None,
+            },
+            Subject::Digest(d) => AddEvent {
+                event: None,
+                digest: Some(qed_core::hash::to_hex(&d)),
+            },
         };
-        self.post(Kind::Write, "/events", &body).await
+        self.post_json(Kind::Write, "/events", &body).await
     }
 
     /// `POST /events/bulk` with up to 10,000 events.
@@ -757,7 +767,8 @@ async fn read_body(mut body: Incoming) -> Result<Bytes, BodyError> {
     })
 }
 
-fn decode<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, ClientError> {
+/// Decodes the JSON answer `body` that `url` gave.
+pub(crate) fn decode<T: DeserializeOwned>(url: &str, body: &[u8]) -> Result<T, ClientError> {
     serde_json::from_slice(body).map_err(|e| ClientError::Decode {
         url: url.to_string(),
         message: e.to_string(),
