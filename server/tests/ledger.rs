@@ -309,16 +309,22 @@ fn state_survives_reopen() {
 
 /// Rewrites a closed state directory into the first format's layout: the tree record and
 /// applied meta in the `meta` column family under their old keys.
-fn downgrade_to_v1(dir: &Path) {
-    use qed_server::storage::db::{CF_HYPER, CF_META, COLUMN_FAMILIES};
-    use qed_server::storage::meta;
+/// The active state database of a closed ledger in `dir`, opened directly.
+fn raw_db(dir: &Path) -> rocksdb::DB {
+    use qed_server::storage::db::COLUMN_FAMILIES;
     let active = std::fs::read_to_string(dir.join("ACTIVE")).unwrap();
-    let db = rocksdb::DB::open_cf(
+    rocksdb::DB::open_cf(
         &rocksdb::Options::default(),
         dir.join(active.trim()),
         COLUMN_FAMILIES,
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn downgrade_to_v1(dir: &Path) {
+    use qed_server::storage::db::{CF_HYPER, CF_META};
+    use qed_server::storage::meta;
+    let db = raw_db(dir);
     let (hyper, meta_cf) = (
         db.cf_handle(CF_HYPER).unwrap(),
         db.cf_handle(CF_META).unwrap(),
@@ -356,6 +362,51 @@ fn a_first_format_state_is_upgraded_on_open() {
     let applied = ledger.apply(&[d(3), d(500)], b"after").unwrap();
     assert_eq!(applied.entries[0].version, 3);
     assert_eq!(applied.entries[1].version, 500);
+}
+
+#[test]
+fn a_corrupt_stored_page_stops_the_writer() {
+    use qed_core::hyper::{Entry, Page, PageId};
+    use qed_server::storage::db::CF_HYPER;
+    use qed_server::storage::pages::{decode_page, encode_page};
+    let dir = tempfile::tempdir().unwrap();
+    feed(&mut open(dir.path()), &groups(500));
+    {
+        // A page at depth 4 (500 digests fill all 16) with one leaf, which a canonical tree
+        // keeps in the parent instead.
+        let db = raw_db(dir.path());
+        let hyper = db.cf_handle(CF_HYPER).unwrap();
+        let (key, value) = db
+            .iterator_cf(hyper, rocksdb::IteratorMode::Start)
+            .map(Result::unwrap)
+            .find(|(k, _)| k.first() == Some(&4))
+            .unwrap();
+        let id = PageId::from_bytes(&key).unwrap();
+        let (written_at, page) = decode_page(&id, &value).unwrap();
+        let (position, leaf) = page
+            .iter()
+            .find(|(_, e)| matches!(e, Entry::Leaf { .. }))
+            .unwrap_or((
+                0,
+                Entry::Leaf {
+                    key: *id.prefix(),
+                    version: 0,
+                },
+            ));
+        let lonely = Page::from_entries([(position, leaf)]).unwrap();
+        db.put_cf(hyper, &key, encode_page(written_at, &lonely))
+            .unwrap();
+    }
+    // Every page the writer reads from disk is checked before it is used or cached.
+    let mut ledger = open(dir.path());
+    let fresh: Vec<Hash> = (500..600).map(d).collect();
+    match ledger.apply(&fresh, &meta(0)) {
+        Err(StateError::Corrupt(msg)) => assert!(msg.contains("fewer than two"), "{msg}"),
+        other => panic!(
+            "expected a corrupt state, got {:?}",
+            other.map(|a| a.entries.len())
+        ),
+    }
 }
 
 #[test]

@@ -435,8 +435,10 @@ impl Page {
 
     /// Checks that the page can sit at `id` in a canonical tree: every leaf lies below its own
     /// position, the deepest pages have no child pages, and a page other than the root holds two
-    /// or more leaves (one leaf would be stored in the parent instead).
-    pub(super) fn check(&self, id: &PageId) -> Result<(), &'static str> {
+    /// or more leaves (one leaf would be stored in the parent instead). The error says what is
+    /// wrong. Reads through a [`super::PageStore`] run it unless the store vouches for its pages
+    /// ([`super::PageStore::checked`]).
+    pub fn check(&self, id: &PageId) -> Result<(), &'static str> {
         let mut rank = 0;
         for pos in 0u8..16 {
             let bit = 1u16 << pos;
