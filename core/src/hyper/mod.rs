@@ -36,7 +36,9 @@
 //!   cheap, its content is shared); [`Page::compute_hashes`] warms a page read from disk;
 //! - or store [`Page::to_bytes_with_hashes`], which keeps the hashes for about twice the bytes
 //!   of a dense page;
-//! - implement [`PageStore::pages`] with a multi-get: the pages of one depth are asked together.
+//! - implement [`PageStore::pages`] with a multi-get: the pages of one depth are asked together;
+//! - check a page once, when it is decoded ([`Page::check`]), and say so with
+//!   [`PageStore::checked`]: tree operations otherwise check every page they read.
 //!
 //! # Proofs
 //!
