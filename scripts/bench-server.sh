@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The server figures of docs/BENCHMARKS.md (issue 3): one release `qed` node on loopback, fsync
-# on, driven by `qed workload` on the same machine. Not a test: it takes about 15 minutes and
+# on, driven by `qed workload` on the same machine. Not a test: it takes 5-15 minutes and
 # its numbers depend on the machine's load. Reports go to $OUT (default: target/bench-server/).
 #
 #   scripts/bench-server.sh            bulk to 1M, single adds, membership, paced adds, then 10M

@@ -307,8 +307,6 @@ fn state_survives_reopen() {
     }
 }
 
-/// Rewrites a closed state directory into the first format's layout: the tree record and
-/// applied meta in the `meta` column family under their old keys.
 /// The active state database of a closed ledger in `dir`, opened directly.
 fn raw_db(dir: &Path) -> rocksdb::DB {
     use qed_server::storage::db::COLUMN_FAMILIES;
@@ -321,6 +319,8 @@ fn raw_db(dir: &Path) -> rocksdb::DB {
     .unwrap()
 }
 
+/// Rewrites a closed state directory into the first format's layout: the tree record and
+/// applied meta in the `meta` column family under their old keys.
 fn downgrade_to_v1(dir: &Path) {
     use qed_server::storage::db::{CF_HYPER, CF_META};
     use qed_server::storage::meta;
