@@ -82,7 +82,7 @@ use crate::storage::tiles::{self, Edge, TILE_WIDTH, TileCache, TileKey, TileWrit
 
 /// The default of [`LedgerOptions::cache_bytes`], in MiB (`qed start --cache-mib`).
 ///
-/// A node with 384 MiB ended runs to 10M events at 412-420 MiB resident, under the 512 MiB that
+/// A node with 384 MiB ended runs to 10M events at 402-433 MiB resident, under the 512 MiB that
 /// issue 3 allows, and ran the tenth million and membership proofs faster than with 256
 /// (docs/BENCHMARKS.md). The flushes' table files need no memtables of their own, which is
 /// what made the room.

@@ -70,12 +70,9 @@ pub(super) fn read_page<S: PageStore>(
     store: &S,
     id: &PageId,
 ) -> Result<Option<Page>, StoreError<S::Error>> {
-    let page = store.page(id).map_err(StoreError::Store)?;
-    if let Some(p) = page.as_ref().filter(|_| !store.checked()) {
-        p.check(id)
-            .map_err(|reason| StoreError::Corrupt { page: *id, reason })?;
-    }
-    Ok(page)
+    Ok(read_pages(store, core::slice::from_ref(id))?
+        .pop()
+        .flatten())
 }
 
 /// Reads pages `ids` and checks that each can sit where it is.
