@@ -333,6 +333,16 @@ impl Plan {
         }
         e
     }
+
+    /// What a single add or membership request sends for `event`: the event itself, or only
+    /// its `digest` with `--digests`.
+    fn subject<'e>(&self, event: &'e [u8], digest: Hash) -> Subject<'e> {
+        if self.digests {
+            Subject::Digest(digest)
+        } else {
+            Subject::Event(event)
+        }
+    }
 }
 
 /// State shared by the workers.
@@ -555,12 +565,7 @@ async fn one_request(
         Kind::Add => {
             let event = plan.event("", first);
             let digest = qed_core::hash::digest(&event);
-            let subject = if plan.digests {
-                Subject::Digest(digest)
-            } else {
-                Subject::Event(&event)
-            };
-            let (url, answer) = client.add_json(subject).await?;
+            let (url, answer) = client.add_json(plan.subject(&event, digest)).await?;
             // Without a key only the duplicate flag is read, as for membership below: decoding
             // the snapshot and inclusion proof it would not check cost the generator CPU that
             // the server it measures shares.
@@ -593,11 +598,7 @@ async fn one_request(
         Kind::Membership => {
             let event = plan.event("pre-", rng.below(shared.preloaded));
             let digest = qed_core::hash::digest(&event);
-            let subject = if plan.digests {
-                Subject::Digest(digest)
-            } else {
-                Subject::Event(&event)
-            };
+            let subject = plan.subject(&event, digest);
             // Without a key the answer is not parsed: the load generator shares the machine
             // with the server, and decoding the proofs it would not check was a sixth of its CPU.
             match key {
