@@ -334,13 +334,24 @@ impl Plan {
         e
     }
 
+    /// Whether requests need their events' digests: to send them (`--digests`) or to check
+    /// the answers (a verifier key). Otherwise the generator, which shares the machine with the
+    /// server it measures, does not hash at all.
+    fn needs_digests(&self) -> bool {
+        self.digests || self.key.is_some()
+    }
+
+    /// The digest of `event`, if requests need it ([`Plan::needs_digests`]).
+    fn digest(&self, event: &[u8]) -> Option<Hash> {
+        self.needs_digests().then(|| qed_core::hash::digest(event))
+    }
+
     /// What a single add or membership request sends for `event`: the event itself, or only
     /// its `digest` with `--digests`.
-    fn subject<'e>(&self, event: &'e [u8], digest: Hash) -> Subject<'e> {
-        if self.digests {
-            Subject::Digest(digest)
-        } else {
-            Subject::Event(event)
+    fn subject<'e>(&self, event: &'e [u8], digest: Option<Hash>) -> Subject<'e> {
+        match digest {
+            Some(digest) if self.digests => Subject::Digest(digest),
+            _ => Subject::Event(event),
         }
     }
 }
@@ -564,18 +575,18 @@ async fn one_request(
     match plan.kind {
         Kind::Add => {
             let event = plan.event("", first);
-            let digest = qed_core::hash::digest(&event);
+            let digest = plan.digest(&event);
             let (url, answer) = client.add_json(plan.subject(&event, digest)).await?;
             // Without a key only the duplicate flag is read, as for membership below: decoding
             // the snapshot and inclusion proof it would not check cost the generator CPU that
             // the server it measures shares.
-            let duplicate = match key {
-                Some(key) => {
+            let duplicate = match (key, digest) {
+                (Some(key), Some(digest)) => {
                     let receipt = decode::<Receipt>(&url, &answer)?;
                     verify::receipt(&receipt, key, &digest)?;
                     receipt.duplicate
                 }
-                None => decode::<DuplicateFlag>(&url, &answer)?.duplicate,
+                _ => decode::<DuplicateFlag>(&url, &answer)?.duplicate,
             };
             Ok((1, u64::from(duplicate)))
         }
@@ -583,7 +594,7 @@ async fn one_request(
             let events: Vec<Vec<u8>> = (first..first.saturating_add(n))
                 .map(|i| plan.event("", i))
                 .collect();
-            let digests: Vec<Hash> = events.iter().map(|e| qed_core::hash::digest(e)).collect();
+            let digests: Vec<Hash> = events.iter().filter_map(|e| plan.digest(e)).collect();
             let answer = if plan.digests {
                 client.add_bulk_digests(&digests).await?
             } else {
@@ -597,16 +608,16 @@ async fn one_request(
         }
         Kind::Membership => {
             let event = plan.event("pre-", rng.below(shared.preloaded));
-            let digest = qed_core::hash::digest(&event);
+            let digest = plan.digest(&event);
             let subject = plan.subject(&event, digest);
             // Without a key the answer is not parsed: the load generator shares the machine
             // with the server, and decoding the proofs it would not check was a sixth of its CPU.
-            match key {
-                Some(key) => {
+            match (key, digest) {
+                (Some(key), Some(digest)) => {
                     let answer = client.membership(subject, None).await?;
                     verify::membership(&answer, None, key, &digest)?;
                 }
-                None => drop(client.membership_json(subject, None).await?),
+                _ => drop(client.membership_json(subject, None).await?),
             }
             Ok((1, 0))
         }
