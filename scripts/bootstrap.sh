@@ -22,9 +22,9 @@ if [ "$MODE" = fuzz ]; then
   exit 0
 fi
 
-# Debian packages the qed binary needs: make and gcc for jemalloc, clang for bindgen, the
-# system RocksDB.
-SERVER_PACKAGES=(make gcc clang libclang-dev librocksdb-dev)
+# Debian packages the qed binary needs: make and gcc for jemalloc, g++ for RocksDB (built from
+# the sources librocksdb-sys bundles), clang for bindgen, and a compiler cache (scripts/lib-sccache.sh).
+SERVER_PACKAGES=(make gcc g++ clang libclang-dev sccache)
 
 # apt_install PACKAGE...: installs those of the packages that are missing, if any.
 apt_install() {
@@ -46,8 +46,8 @@ for t in wasm32-unknown-unknown thumbv7em-none-eabihf; do
   rustup target list --installed | grep -qx "$t" || { log "adding target $t"; rustup target add "$t"; }
 done
 
-# 2. Debian packages: the server's, a browser for the wasm tests, and a compiler cache.
-apt_install "${SERVER_PACKAGES[@]}" chromium chromium-driver sccache
+# 2. Debian packages: the server's and a browser for the wasm tests.
+apt_install "${SERVER_PACKAGES[@]}" chromium chromium-driver
 
 # 3. wasm-opt from npm (binaryen 132) in its own prefix; /usr/local/bin precedes /usr/bin on PATH.
 if ! wasm-opt --version 2>/dev/null | grep -q "version ${BINARYEN_NPM_VERSION%%.*}"; then

@@ -10,7 +10,9 @@ HTTP_ADDR="${QED_HTTP_ADDR:-127.0.0.1:8800}"
 LEVEL="${QED_LOG:-info}"
 
 bash scripts/bootstrap.sh server
-echo "building qed (release; the first build takes a few minutes)..."
+# shellcheck source=scripts/lib-sccache.sh
+. scripts/lib-sccache.sh
+echo "building qed (release; the first build on a machine compiles RocksDB and takes up to 20 minutes)..."
 cargo build -q --release -p qed-server --bin qed
 QED="$PWD/target/release/qed"
 

@@ -8,10 +8,8 @@ step() { printf '\n=== %s ===\n' "$*"; }
 
 [ "${QED_SKIP_BOOTSTRAP:-}" = 1 ] || { step "toolchain (scripts/bootstrap.sh)"; bash scripts/bootstrap.sh; }
 
-# A compiler cache makes cold builds on a reused machine cheap; harmless when cold.
-if command -v sccache >/dev/null 2>&1 && [ -z "${RUSTC_WRAPPER:-}" ]; then
-  export RUSTC_WRAPPER=sccache SCCACHE_DIR="${SCCACHE_DIR:-$HOME/.cache/sccache}" SCCACHE_CACHE_SIZE=10G
-fi
+# shellcheck source=scripts/lib-sccache.sh
+. scripts/lib-sccache.sh
 export CARGO_TERM_COLOR=never
 
 step "format"
