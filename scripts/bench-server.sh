@@ -20,6 +20,8 @@ NODE=
 if [ -n "${QED_BIN:-}" ]; then
   QED=$(realpath "$QED_BIN")
 else
+  # shellcheck source=scripts/lib-sccache.sh
+  . scripts/lib-sccache.sh
   cargo build -q --release -p qed-server --bin qed
   QED="$PWD/target/release/qed"
 fi

@@ -13,7 +13,8 @@ bash scripts/bootstrap.sh server
 # shellcheck source=scripts/lib-sccache.sh
 . scripts/lib-sccache.sh
 echo "building qed (release; the first build on a machine compiles RocksDB and takes up to 20 minutes)..."
-cargo build -q --release -p qed-server --bin qed
+# Not quiet: cargo's progress line shows that the long C++ step is still going.
+cargo build --release -p qed-server --bin qed
 QED="$PWD/target/release/qed"
 
 mkdir -p "$DATA"
