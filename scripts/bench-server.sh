@@ -4,6 +4,7 @@
 # its numbers depend on the machine's load. Reports go to $OUT (default: target/bench-server/).
 #
 #   scripts/bench-server.sh            bulk to 1M, single adds, membership, paced adds, then 10M
+#                                      (bulk over the last million, membership, single adds)
 #   QED_BENCH_MAX=1000000 scripts/...  stop after the 1M figures
 #   QED_BIN=/path/to/qed scripts/...   that build (node and load generator) instead of this tree's
 #   BULK_CLIENTS=8 scripts/...         bulk requests from 8 concurrent clients instead of 16
@@ -53,5 +54,6 @@ if [ "$size" -lt "$MAX" ]; then
   load bulk-last-1M --kind bulk --bulk-size 1000 -c "$BULK_CLIENTS" -n 1000000
   echo "RSS at $(curl -fsS "$URL/info" | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])') events: $(rss_mib) MiB"
   load membership-last --kind membership -c 64 -n 100000 --preload 10000
+  load add-64-last --kind add -c 64 -n 100000
 fi
 echo "reports in $OUT/"
