@@ -334,16 +334,11 @@ impl Plan {
         e
     }
 
-    /// Whether requests need their events' digests: to send them (`--digests`) or to check
-    /// the answers (a verifier key). Otherwise the generator, which shares the machine with the
+    /// The digest of `event`, if requests need it: to send it (`--digests`) or to check the
+    /// answers (a verifier key). Otherwise the generator, which shares the machine with the
     /// server it measures, does not hash at all.
-    fn needs_digests(&self) -> bool {
-        self.digests || self.key.is_some()
-    }
-
-    /// The digest of `event`, if requests need it ([`Plan::needs_digests`]).
     fn digest(&self, event: &[u8]) -> Option<Hash> {
-        self.needs_digests().then(|| qed_core::hash::digest(event))
+        (self.digests || self.key.is_some()).then(|| qed_core::hash::digest(event))
     }
 
     /// What a single add or membership request sends for `event`: the event itself, or only
