@@ -2,6 +2,8 @@
 //! body and secret; a dead endpoint is replaced by the leader that `/info/shards` names; `503` is
 //! retried a bounded number of times; server errors come back typed with the server's message;
 //! a node that never answers is cut off at the time limit, and an oversized answer is refused.
+//! A connection of one's own keeps to one socket, answers refusals itself, and leaves
+//! redirects and broken connections to the client.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -9,11 +11,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use qed_agents::client::{Client, ClientError, ClientOptions, Subject};
+use qed_agents::client::{Client, ClientError, ClientOptions, Connection, Subject};
 use serde_json::json;
 
 const HEX: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -356,4 +358,111 @@ async fn an_answer_over_the_limit_is_refused() {
     let err = client.snapshot().await.unwrap_err();
     assert!(matches!(err, ClientError::Decode { .. }), "{err}");
     assert!(err.to_string().contains("answer over"), "{err}");
+}
+
+/// A node that answers adds, refuses incremental proofs, and records the peer port of every
+/// request; with `close`, it asks for the connection to be closed after each answer.
+async fn port_recorder(close: bool) -> (SocketAddr, Arc<Mutex<Vec<u16>>>) {
+    let ports = Arc::new(Mutex::new(Vec::new()));
+    let seen = ports.clone();
+    let answer = move |ConnectInfo(peer): ConnectInfo<SocketAddr>, uri: axum::http::Uri| {
+        seen.lock().unwrap().push(peer.port());
+        let close = [(
+            header::CONNECTION,
+            if close { "close" } else { "keep-alive" },
+        )];
+        async move {
+            match uri.path() {
+                "/events" => (close, axum::Json(receipt_json())).into_response(),
+                _ => (
+                    StatusCode::BAD_REQUEST,
+                    close,
+                    axum::Json(json!({"error": "start 5 is after end 2"})),
+                )
+                    .into_response(),
+            }
+        }
+    };
+    let app = Router::new()
+        .route("/events", post(answer.clone()))
+        .route("/proofs/incremental", post(answer));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    (addr, ports)
+}
+
+async fn add(connection: &mut Connection, i: u8) -> Result<String, ClientError> {
+    let (url, answer) = connection.add_json(Subject::Digest([i; 32])).await?;
+    let receipt: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(receipt["digest"], HEX);
+    Ok(url)
+}
+
+#[tokio::test]
+async fn a_connection_keeps_to_one_socket_and_answers_refusals_itself() {
+    let (addr, ports) = port_recorder(false).await;
+    let client = Client::new(&[format!("http://{addr}")], fast(Some("k"), 0)).unwrap();
+    let mut connection = client.connection();
+    for i in 0..20 {
+        let url = add(&mut connection, i).await.unwrap();
+        assert_eq!(url, format!("http://{addr}/events"));
+    }
+    let err = connection.incremental_json(5, 2).await.unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert!(err.to_string().contains("start 5 is after end 2"), "{err}");
+    add(&mut connection, 21).await.unwrap();
+    let ports = ports.lock().unwrap().clone();
+    assert_eq!(ports.len(), 22, "the refusal is not sent again");
+    assert!(ports.iter().all(|p| *p == ports[0]), "{ports:?}");
+}
+
+#[tokio::test]
+async fn a_connection_leaves_redirects_to_the_client_then_talks_to_the_leader() {
+    let leader = Mock::default();
+    let leader_addr = serve(leader.clone()).await;
+    let follower = Mock {
+        redirect_to: Some(format!("http://{leader_addr}")),
+        ..Mock::default()
+    };
+    let follower_addr = serve(follower.clone()).await;
+    let client = Client::new(&[format!("http://{follower_addr}")], fast(Some("k"), 0)).unwrap();
+    let mut connection = client.connection();
+    let url = add(&mut connection, 1).await.unwrap();
+    assert_eq!(url, format!("http://{leader_addr}/events"));
+    for i in 2..6 {
+        add(&mut connection, i).await.unwrap();
+    }
+    // The first add reached the follower twice: on the connection, whose redirect sent it back
+    // to the client, then from the client, which followed the redirect. None after it.
+    assert_eq!(api_calls(&follower).len(), 2);
+    assert_eq!(api_calls(&leader).len(), 5);
+    assert!(
+        api_calls(&leader)
+            .iter()
+            .all(|c| c.2.as_deref() == Some("k"))
+    );
+}
+
+#[tokio::test]
+async fn a_connection_the_server_closes_is_replaced() {
+    let (addr, ports) = port_recorder(true).await;
+    let client = Client::new(&[format!("http://{addr}")], fast(None, 0)).unwrap();
+    let mut connection = client.connection();
+    for i in 0..5 {
+        add(&mut connection, i).await.unwrap();
+    }
+    let mut ports = ports.lock().unwrap().clone();
+    ports.sort_unstable();
+    ports.dedup();
+    assert!(
+        ports.len() >= 3,
+        "a closed connection is not reused: {ports:?}"
+    );
 }

@@ -68,8 +68,15 @@ fn limit_malloc_arenas() {
 }
 
 /// Runs an agents' command on a fresh runtime; exit code 2 if the runtime cannot start.
+///
+/// One thread: the client and the load generator wait on the network, not on CPU, and the load
+/// generator shares the machine with the node it measures. On two threads its 64 workers woke
+/// each other across threads; on one it used 10-25 % less CPU per add (docs/BENCHMARKS.md).
 fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    match tokio::runtime::Runtime::new() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    match runtime {
         Ok(rt) => rt.block_on(f),
         Err(e) => {
             eprintln!("qed: starting the async runtime: {e}");

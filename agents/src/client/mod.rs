@@ -34,10 +34,12 @@
 //! # Ok(()) }
 //! ```
 
+mod connection;
 mod error;
 mod types;
 pub mod verify;
 
+pub use connection::Connection;
 pub use error::ClientError;
 pub use types::{BulkAnswer, BulkEntry, Info, Member, Shards};
 
@@ -146,6 +148,72 @@ enum Kind {
     Write,
 }
 
+/// One `POST` of the API: who may send it, where, and its JSON body.
+struct Call {
+    kind: Kind,
+    path: &'static str,
+    body: Bytes,
+}
+
+impl Call {
+    fn json<B: Serialize>(kind: Kind, path: &'static str, body: &B) -> Result<Call, ClientError> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| ClientError::Request(format!("cannot encode the request: {e}")))?;
+        Ok(Call {
+            kind,
+            path,
+            body: Bytes::from(body),
+        })
+    }
+
+    /// `POST /events` with the event, or only its digest.
+    fn add(subject: Subject<'_>) -> Result<Call, ClientError> {
+        let body = match subject {
+            Subject::Event(e) => AddEvent {
+                event: Some(B64.encode(e)),
+                digest: None,
+            },
+            Subject::Digest(d) => AddEvent {
+                event: None,
+                digest: Some(qed_core::hash::to_hex(&d)),
+            },
+        };
+        Call::json(Kind::Write, "/events", &body)
+    }
+
+    /// `POST /proofs/membership` (event) or `/proofs/digest-membership` (digest).
+    fn membership(subject: Subject<'_>, version: Option<u64>) -> Result<Call, ClientError> {
+        let (path, body) = match subject {
+            Subject::Event(e) => (
+                "/proofs/membership",
+                Membership {
+                    event: Some(B64.encode(e)),
+                    digest: None,
+                    version,
+                },
+            ),
+            Subject::Digest(d) => (
+                "/proofs/digest-membership",
+                Membership {
+                    event: None,
+                    digest: Some(qed_core::hash::to_hex(&d)),
+                    version,
+                },
+            ),
+        };
+        Call::json(Kind::Read, path, &body)
+    }
+
+    /// `POST /proofs/incremental`.
+    fn incremental(start: u64, end: u64) -> Result<Call, ClientError> {
+        Call::json(
+            Kind::Read,
+            "/proofs/incremental",
+            &Incremental { start, end },
+        )
+    }
+}
+
 impl Client {
     /// A client over the given endpoints (`http://host:port`, `host:port` or `:port`, which means
     /// 127.0.0.1). The first one is used first.
@@ -196,17 +264,7 @@ impl Client {
     /// `POST /events` with the event (or only its digest), unparsed: the URL that answered and
     /// the receipt's JSON text, for callers that do not need the receipt decoded.
     pub async fn add_json(&self, subject: Subject<'_>) -> Result<(String, Bytes), ClientError> {
-        let body = match subject {
-            Subject::Event(e) => AddEvent {
-                event: Some(B64.encode(e)),
-                digest: None,
-            },
-            Subject::Digest(d) => AddEvent {
-                event: None,
-                digest: Some(qed_core::hash::to_hex(&d)),
-            },
-        };
-        self.post_json(Kind::Write, "/events", &body).await
+        self.send(Call::add(subject)?).await
     }
 
     /// `POST /events/bulk` with up to 10,000 events.
@@ -256,25 +314,7 @@ impl Client {
         subject: Subject<'_>,
         version: Option<u64>,
     ) -> Result<(String, Bytes), ClientError> {
-        let (path, body) = match subject {
-            Subject::Event(e) => (
-                "/proofs/membership",
-                Membership {
-                    event: Some(B64.encode(e)),
-                    digest: None,
-                    version,
-                },
-            ),
-            Subject::Digest(d) => (
-                "/proofs/digest-membership",
-                Membership {
-                    event: None,
-                    digest: Some(qed_core::hash::to_hex(&d)),
-                    version,
-                },
-            ),
-        };
-        self.post_json(Kind::Read, path, &body).await
+        self.send(Call::membership(subject, version)?).await
     }
 
     /// `POST /proofs/incremental`: the consistency proof between versions `start <= end`.
@@ -294,12 +334,7 @@ impl Client {
         start: u64,
         end: u64,
     ) -> Result<(String, Bytes), ClientError> {
-        self.post_json(
-            Kind::Read,
-            "/proofs/incremental",
-            &Incremental { start, end },
-        )
-        .await
+        self.send(Call::incremental(start, end)?).await
     }
 
     /// `GET /snapshot`: the latest signed snapshot.
@@ -451,23 +486,16 @@ impl Client {
     async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         kind: Kind,
-        path: &str,
+        path: &'static str,
         body: &B,
     ) -> Result<T, ClientError> {
-        let (url, answer) = self.post_json(kind, path, body).await?;
+        let (url, answer) = self.send(Call::json(kind, path, body)?).await?;
         decode(&url, &answer)
     }
 
-    /// Posts `body` as JSON; answers the URL that answered and its body, unparsed.
-    async fn post_json<B: Serialize>(
-        &self,
-        kind: Kind,
-        path: &str,
-        body: &B,
-    ) -> Result<(String, Bytes), ClientError> {
-        let body = serde_json::to_vec(body)
-            .map_err(|e| ClientError::Request(format!("cannot encode the request: {e}")))?;
-        self.call(Method::POST, path, Some(Bytes::from(body)), kind)
+    /// Sends `call`; answers the URL that answered and its body, unparsed.
+    async fn send(&self, call: Call) -> Result<(String, Bytes), ClientError> {
+        self.call(Method::POST, call.path, Some(call.body), call.kind)
             .await
     }
 
@@ -577,18 +605,7 @@ impl Client {
             url: url.to_string(),
             source,
         };
-        let mut req = http::Request::builder().method(method).uri(url.as_str());
-        if kind == Kind::Write
-            && let Some(key) = &self.inner.opts.api_key
-        {
-            req = req.header(API_KEY_HEADER, key);
-        }
-        if body.is_some() {
-            req = req.header(CONTENT_TYPE, "application/json");
-        }
-        let req = req
-            .body(Full::new(body.unwrap_or_default()))
-            .map_err(|e| ClientError::Request(format!("cannot build the request: {e}")))?;
+        let req = self.request(method, url.as_str(), body, kind)?;
         let resp = self
             .inner
             .http
@@ -601,14 +618,30 @@ impl Client {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let answer = read_body(resp.into_body()).await.map_err(|e| match e {
-            BodyError::Transport(source) => transport(source),
-            BodyError::TooLarge => ClientError::Decode {
-                url: url.to_string(),
-                message: format!("answer over {MAX_ANSWER_BYTES} bytes"),
-            },
-        })?;
+        let answer = read_body(resp.into_body(), url).await?;
         Ok((status, location, answer))
+    }
+
+    /// A request to `uri` (a whole URL, or a path on a connection of one's own), with the secret
+    /// on writes and the JSON content type when there is a body.
+    fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Bytes>,
+        kind: Kind,
+    ) -> Result<http::Request<Full<Bytes>>, ClientError> {
+        let mut req = http::Request::builder().method(method).uri(uri);
+        if kind == Kind::Write
+            && let Some(key) = &self.inner.opts.api_key
+        {
+            req = req.header(API_KEY_HEADER, key);
+        }
+        if body.is_some() {
+            req = req.header(CONTENT_TYPE, "application/json");
+        }
+        req.body(Full::new(body.unwrap_or_default()))
+            .map_err(|e| ClientError::Request(format!("cannot build the request: {e}")))
     }
 
     /// The URL a `307`/`308` points at; the node it names becomes the current endpoint (it is
@@ -727,29 +760,27 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Why an answer's body could not be read.
-enum BodyError {
-    /// The connection broke.
-    Transport(Box<dyn std::error::Error + Send + Sync>),
-    /// The body is over [`MAX_ANSWER_BYTES`].
-    TooLarge,
-}
-
-/// Reads an answer body, refusing more than [`MAX_ANSWER_BYTES`].
-async fn read_body(mut body: Incoming) -> Result<Bytes, BodyError> {
+/// Reads the body of `url`'s answer, refusing more than [`MAX_ANSWER_BYTES`].
+async fn read_body(mut body: Incoming, url: &Url) -> Result<Bytes, ClientError> {
     // An answer usually arrives in one chunk, which is kept as it is; only an answer in several
     // chunks is copied into one buffer (the copy was 4 % of the load generator's CPU).
     let mut first: Option<Bytes> = None;
     let mut joined: Vec<u8> = Vec::new();
     let mut len = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| BodyError::Transport(e.into()))?;
+        let frame = frame.map_err(|e| ClientError::Transport {
+            url: url.to_string(),
+            source: e.into(),
+        })?;
         let Ok(chunk) = frame.into_data() else {
             continue; // trailers
         };
         len = len.saturating_add(chunk.len());
         if len > MAX_ANSWER_BYTES {
-            return Err(BodyError::TooLarge);
+            return Err(ClientError::Decode {
+                url: url.to_string(),
+                message: format!("answer over {MAX_ANSWER_BYTES} bytes"),
+            });
         }
         match &first {
             None => first = Some(chunk),
