@@ -8,8 +8,10 @@
 //! - `incremental`: consistency proofs between random versions of the log (at least
 //!   `--preload` events, added first when the log is smaller).
 //!
-//! `--concurrency` tasks share one connection pool and run until `--count` events (adds) or
-//! queries (proofs) are done, or for `--duration`. Every event is unique to the run: it is
+//! `--concurrency` tasks run until `--count` events (adds) or queries (proofs) are done, or for
+//! `--duration`. Each sends its single adds and proof questions over a
+//! [`Connection`](crate::client::Connection) of its own and its bulk requests through the
+//! shared client's connection pool; `qed` runs the tool on a one-thread runtime. Every event is unique to the run: it is
 //! `<run id>-<index>` (optionally padded to `--event-size` bytes), the run id being random unless
 //! given, so adds are never duplicates of an earlier run's.
 //!
