@@ -142,8 +142,8 @@ fn closed_port() -> String {
     format!("http://{addr}")
 }
 
-#[tokio::test]
-async fn writes_follow_the_redirect_with_method_body_and_secret() {
+/// A leader, and a follower that redirects every write to it.
+async fn leader_and_follower() -> (Mock, SocketAddr, Mock, SocketAddr) {
     let leader = Mock::default();
     let leader_addr = serve(leader.clone()).await;
     let follower = Mock {
@@ -151,6 +151,12 @@ async fn writes_follow_the_redirect_with_method_body_and_secret() {
         ..Mock::default()
     };
     let follower_addr = serve(follower.clone()).await;
+    (leader, leader_addr, follower, follower_addr)
+}
+
+#[tokio::test]
+async fn writes_follow_the_redirect_with_method_body_and_secret() {
+    let (leader, leader_addr, follower, follower_addr) = leader_and_follower().await;
 
     let client = Client::new(
         &[format!("http://{follower_addr}")],
@@ -425,13 +431,7 @@ async fn a_connection_keeps_to_one_socket_and_answers_refusals_itself() {
 
 #[tokio::test]
 async fn a_connection_leaves_redirects_to_the_client_then_talks_to_the_leader() {
-    let leader = Mock::default();
-    let leader_addr = serve(leader.clone()).await;
-    let follower = Mock {
-        redirect_to: Some(format!("http://{leader_addr}")),
-        ..Mock::default()
-    };
-    let follower_addr = serve(follower.clone()).await;
+    let (leader, leader_addr, follower, follower_addr) = leader_and_follower().await;
     let client = Client::new(&[format!("http://{follower_addr}")], fast(Some("k"), 0)).unwrap();
     let mut connection = client.connection();
     let url = add(&mut connection, 1).await.unwrap();
