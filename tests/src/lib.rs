@@ -1,8 +1,8 @@
 //! # qed-tests: end-to-end tests of the real `qed` binary
 //!
-//! The tests in `tests/tests/*.rs` start `qed start` as a child process on 127.0.0.1 (free ports,
-//! a temporary directory per node) and drive it with the client library of qed-agents, checking
-//! every answer with qed-core's verifiers.
+//! The tests in `tests/tests/processes/` start `qed start` as a child process on 127.0.0.1 (free
+//! ports, a temporary directory per node) and drive it with the client library of qed-agents,
+//! checking every answer with qed-core's verifiers.
 //!
 //! ## Which `qed` binary runs
 //!

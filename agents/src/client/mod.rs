@@ -15,6 +15,10 @@
 //! refreshes them at each leader look-up). So a client given only the leader's address still
 //! finds the new leader when that one is killed.
 //!
+//! A [`Connection`] (from [`Client::connection`]) keeps one connection of its own to the current
+//! endpoint, for a caller that sends one request at a time from each of many tasks, and leaves
+//! redirects and failures to the client.
+//!
 //! Every request of the API is idempotent (adding a digest already in the log answers its first
 //! version), so retrying a request whose answer was lost is safe.
 //!
@@ -156,6 +160,7 @@ struct Call {
 }
 
 impl Call {
+    /// A call whose body is `body` in JSON.
     fn json<B: Serialize>(kind: Kind, path: &'static str, body: &B) -> Result<Call, ClientError> {
         let body = serde_json::to_vec(body)
             .map_err(|e| ClientError::Request(format!("cannot encode the request: {e}")))?;

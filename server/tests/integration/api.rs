@@ -1,12 +1,10 @@
 //! The HTTP API of docs/API.md against a real single-node server (openraft + RocksDB Raft log +
 //! Ledger), through the router: every success path and every 4xx case.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use common::*;
 use serde_json::json;
 
 fn b64(s: &[u8]) -> String {

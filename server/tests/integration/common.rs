@@ -1,6 +1,5 @@
 //! Helpers shared by the server's integration tests: nodes on 127.0.0.1:0 in temporary
 //! directories, and requests through the router without a socket.
-#![allow(dead_code)]
 
 use std::time::Duration;
 

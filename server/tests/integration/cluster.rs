@@ -2,12 +2,10 @@
 //! through a Raft snapshot (the log is compacted first), serves the same signed snapshots,
 //! redirects writes to the leader, and Raft and management traffic needs the key.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use qed_server::consensus::RaftOptions;
 use qed_server::node::Node;
 use serde_json::json;

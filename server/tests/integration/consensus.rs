@@ -1,12 +1,10 @@
 //! The Raft log store (durability across reopen, truncation, purge) and group commit (concurrent
 //! adds share Raft entries and each gets its own correct answer).
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use openraft::storage::{RaftLogReaderExt, RaftLogStorage, RaftLogStorageExt};
 use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftLogReader, Vote};
 use qed_server::consensus::log_store::LogStore;
