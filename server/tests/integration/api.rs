@@ -17,8 +17,7 @@ fn hexd(s: &[u8]) -> String {
 
 #[tokio::test]
 async fn adds_answer_receipts_and_duplicates_keep_their_version() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
+    let (_dir, node) = single_in_temp_dir().await;
 
     let a = post(&node, "/events", json!({"event": b64(b"hello")})).await;
     assert_eq!(
@@ -91,8 +90,7 @@ async fn every_answer_verifies_with_the_verifier_key() {
     use qed_core::verify::{
         IncrementalAnswer, MembershipAnswer, verify_incremental, verify_membership,
     };
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
+    let (_dir, node) = single_in_temp_dir().await;
     let key = verifier(&get(&node, "/info").await.json());
     for i in 0..5u8 {
         let event = [i; 3];
@@ -155,8 +153,7 @@ async fn every_answer_verifies_with_the_verifier_key() {
 
 #[tokio::test]
 async fn writes_need_the_api_key_and_reads_do_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
+    let (_dir, node) = single_in_temp_dir().await;
     let body = json!({"event": b64(b"e")}).to_string().into_bytes();
     for path in ["/events", "/events/bulk"] {
         call(&node, "POST", path, None, body.clone())
@@ -179,8 +176,7 @@ async fn writes_need_the_api_key_and_reads_do_not() {
 
 #[tokio::test]
 async fn bad_add_requests_get_4xx_json_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
+    let (_dir, node) = single_in_temp_dir().await;
     let raw = |s: &str| s.as_bytes().to_vec();
     let cases: Vec<(&str, Vec<u8>, StatusCode)> = vec![
         ("/events", raw("{"), StatusCode::BAD_REQUEST),
@@ -290,41 +286,26 @@ async fn bad_add_requests_get_4xx_json_errors() {
 
 #[tokio::test]
 async fn an_empty_log_answers_404_to_every_proof() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
-    get(&node, "/snapshot")
-        .await
-        .assert_error(StatusCode::NOT_FOUND);
-    get(&node, "/checkpoint")
-        .await
-        .assert_error(StatusCode::NOT_FOUND);
-    get(&node, "/leaves/0")
-        .await
-        .assert_error(StatusCode::NOT_FOUND);
-    get(&node, "/snapshot/0")
-        .await
-        .assert_error(StatusCode::NOT_FOUND);
-    post(&node, "/proofs/membership", json!({"event": b64(b"a")}))
-        .await
-        .assert_error(StatusCode::NOT_FOUND);
-    post(
-        &node,
-        "/proofs/digest-membership",
-        json!({"digest": hexd(b"a")}),
-    )
-    .await
-    .assert_error(StatusCode::NOT_FOUND);
-    post(&node, "/proofs/incremental", json!({"start": 0, "end": 0}))
-        .await
-        .assert_error(StatusCode::NOT_FOUND);
+    let (_dir, node) = single_in_temp_dir().await;
+    for path in ["/snapshot", "/checkpoint", "/leaves/0", "/snapshot/0"] {
+        get(&node, path).await.assert_error(StatusCode::NOT_FOUND);
+    }
+    for (path, body) in [
+        ("/proofs/membership", json!({"event": b64(b"a")})),
+        ("/proofs/digest-membership", json!({"digest": hexd(b"a")})),
+        ("/proofs/incremental", json!({"start": 0, "end": 0})),
+    ] {
+        post(&node, path, body)
+            .await
+            .assert_error(StatusCode::NOT_FOUND);
+    }
     assert_eq!(get(&node, "/info").await.json()["size"], 0);
     node.shutdown().await;
 }
 
 #[tokio::test]
 async fn proofs_and_reads_with_their_error_cases() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
+    let (_dir, node) = single_in_temp_dir().await;
     for e in [b"a", b"b", b"c"] {
         assert_eq!(
             post(&node, "/events", json!({"event": b64(e)}))
@@ -466,22 +447,19 @@ async fn proofs_and_reads_with_their_error_cases() {
         (l["version"].as_u64(), l["digest"].as_str()),
         (Some(1), Some(hexd(b"b").as_str()))
     );
-    get(&node, "/leaves/3")
-        .await
-        .assert_error(StatusCode::NOT_FOUND);
-    get(&node, "/leaves/-1")
-        .await
-        .assert_error(StatusCode::BAD_REQUEST);
-    get(&node, "/leaves/99999999999999999999999")
-        .await
-        .assert_error(StatusCode::BAD_REQUEST);
+    for (path, status) in [
+        ("/leaves/3", StatusCode::NOT_FOUND),
+        ("/leaves/-1", StatusCode::BAD_REQUEST),
+        ("/leaves/99999999999999999999999", StatusCode::BAD_REQUEST),
+    ] {
+        get(&node, path).await.assert_error(status);
+    }
     node.shutdown().await;
 }
 
 #[tokio::test]
 async fn service_endpoints_methods_and_unknown_paths() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
+    let (_dir, node) = single_in_temp_dir().await;
     let h = get(&node, "/healthcheck").await;
     assert_eq!(
         (h.status, h.json()["status"].as_str()),
@@ -504,22 +482,21 @@ async fn service_endpoints_methods_and_unknown_paths() {
     assert_eq!(shards["leader_id"], "node0");
     assert_eq!(shards["members"][0]["http_url"], node.info.http_url);
     assert_eq!(shards["members"][0]["role"], "leader");
-    call(&node, "GET", "/events", None, vec![])
-        .await
-        .assert_error(StatusCode::METHOD_NOT_ALLOWED);
-    call(&node, "DELETE", "/snapshot", None, vec![])
-        .await
-        .assert_error(StatusCode::METHOD_NOT_ALLOWED);
-    get(&node, "/nope")
-        .await
-        .assert_error(StatusCode::NOT_FOUND);
+    for (method, path, status) in [
+        ("GET", "/events", StatusCode::METHOD_NOT_ALLOWED),
+        ("DELETE", "/snapshot", StatusCode::METHOD_NOT_ALLOWED),
+        ("GET", "/nope", StatusCode::NOT_FOUND),
+    ] {
+        call(&node, method, path, None, vec![])
+            .await
+            .assert_error(status);
+    }
     node.shutdown().await;
 }
 
 #[tokio::test]
 async fn writes_on_a_node_that_is_not_the_leader_are_redirected() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
+    let (_dir, node) = single_in_temp_dir().await;
     // The same router, but as seen by another member: the leader is someone else.
     let mut follower = node.api.clone();
     follower.id = follower.id.wrapping_add(1);
@@ -548,8 +525,7 @@ async fn writes_on_a_node_that_is_not_the_leader_are_redirected() {
 
 #[tokio::test]
 async fn state_and_next_version_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
+    let (dir, node) = single_in_temp_dir().await;
     for e in [b"a", b"b"] {
         post(&node, "/events", json!({"event": b64(e)})).await;
     }

@@ -10,6 +10,11 @@ use qed_server::consensus::RaftOptions;
 use qed_server::node::Node;
 use serde_json::json;
 
+/// The status a request gets.
+async fn status(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.unwrap().status().as_u16()
+}
+
 async fn wait_size(node: &Node, size: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -113,39 +118,23 @@ async fn a_follower_joins_catches_up_by_snapshot_and_redirects_writes() {
     );
 
     // Joining again is harmless.
-    let again = reqwest::Client::new()
-        .post(format!("{}/join", leader.info.mgmt_url))
-        .header("Api-Key", KEY)
-        .json(&follower.info)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 200);
+    let client = reqwest::Client::new();
+    let join = || {
+        client
+            .post(format!("{}/join", leader.info.mgmt_url))
+            .json(&follower.info)
+    };
+    assert_eq!(status(join().header("Api-Key", KEY)).await, 200);
 
     // Raft and management traffic without the key is refused.
-    let client = reqwest::Client::new();
-    let raft = client
-        .post(format!("http://{}/raft/vote", leader.info.raft_addr))
-        .body(vec![0u8; 8])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(raft.status(), 401);
-    let wrong = client
-        .post(format!("http://{}/raft/append", leader.info.raft_addr))
-        .header("Api-Key", "nope")
-        .body(vec![0u8; 8])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 401);
-    let join = client
-        .post(format!("{}/join", leader.info.mgmt_url))
-        .json(&follower.info)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(join.status(), 401);
+    let raft = |rpc: &str| {
+        client
+            .post(format!("http://{}/raft/{rpc}", leader.info.raft_addr))
+            .body(vec![0u8; 8])
+    };
+    assert_eq!(status(raft("vote")).await, 401);
+    assert_eq!(status(raft("append").header("Api-Key", "nope")).await, 401);
+    assert_eq!(status(join()).await, 401);
 
     follower.shutdown().await;
     leader.shutdown().await;

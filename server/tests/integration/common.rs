@@ -53,6 +53,13 @@ pub async fn single(dir: &std::path::Path) -> Node {
     node
 }
 
+/// [`single`] in a temporary directory, which lasts as long as the guard returned with the node.
+pub async fn single_in_temp_dir() -> (tempfile::TempDir, Node) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single(dir.path()).await;
+    (dir, node)
+}
+
 pub struct Answer {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,

@@ -79,8 +79,7 @@ async fn close(log: LogStore) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_adds_share_raft_entries_and_get_distinct_versions() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = single(dir.path()).await;
+    let (_dir, node) = single_in_temp_dir().await;
     let before = node.raft.metrics().borrow().last_log_index.unwrap_or(0);
     let router = qed_server::api::router(node.api.clone());
     let mut tasks = Vec::new();

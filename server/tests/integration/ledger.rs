@@ -30,6 +30,11 @@ fn open(dir: &Path) -> Ledger {
     Ledger::open(dir, signer(), small()).unwrap()
 }
 
+/// A ledger whose page cache holds `cache_bytes`.
+fn open_with_cache(dir: &Path, cache_bytes: usize) -> Ledger {
+    Ledger::open(dir, signer(), LedgerOptions { cache_bytes }).unwrap()
+}
+
 fn d(i: u64) -> Hash {
     digest(&i.to_be_bytes())
 }
@@ -69,6 +74,24 @@ fn feed_from(ledger: &mut Ledger, groups: &[Vec<Hash>], first: usize) -> Vec<u64
         sizes.push(snapshot.size);
     }
     sizes
+}
+
+/// The answer for digest `d(version)`, added at `version`.
+fn new_entry(version: u64) -> qed_server::state_machine::AppliedEntry {
+    qed_server::state_machine::AppliedEntry {
+        version,
+        digest: d(version),
+        duplicate: false,
+    }
+}
+
+/// `(version, duplicate)` of each digest of an applied group, in order.
+fn versions(applied: &Applied) -> Vec<(u64, bool)> {
+    applied
+        .entries
+        .iter()
+        .map(|e| (e.version, e.duplicate))
+        .collect()
 }
 
 fn feed(ledger: &mut Ledger, groups: &[Vec<Hash>]) -> Vec<u64> {
@@ -157,9 +180,8 @@ fn duplicates_within_and_across_groups() {
     let reader = ledger.reader();
     let key = key();
     let a = ledger.apply(&[d(0), d(1), d(0), d(2), d(1)], b"1").unwrap();
-    let got: Vec<(u64, bool)> = a.entries.iter().map(|e| (e.version, e.duplicate)).collect();
     assert_eq!(
-        got,
+        versions(&a),
         [(0, false), (1, false), (0, true), (2, false), (1, true)]
     );
     let s1 = a.snapshot.clone().unwrap();
@@ -167,9 +189,8 @@ fn duplicates_within_and_across_groups() {
 
     // Across groups, mixed with new digests: new ones are numbered without gaps.
     let b = ledger.apply(&[d(3), d(1), d(4), d(3), d(0)], b"2").unwrap();
-    let got: Vec<(u64, bool)> = b.entries.iter().map(|e| (e.version, e.duplicate)).collect();
     assert_eq!(
-        got,
+        versions(&b),
         [(3, false), (1, true), (4, false), (3, true), (0, true)]
     );
     let s2 = b.snapshot.clone().unwrap();
@@ -244,24 +265,14 @@ fn empty_log_and_bad_requests() {
 
     // A receipt asked against a snapshot that does not cover the entry.
     let snapshot = reader.latest().unwrap();
-    let entry = qed_server::state_machine::AppliedEntry {
-        version: 3,
-        digest: d(3),
-        duplicate: false,
-    };
     assert!(matches!(
-        reader.receipt(&entry, &snapshot),
+        reader.receipt(&new_entry(3), &snapshot),
         Err(StateError::BadRequest(_))
     ));
     let mut future = snapshot.clone();
     future.size = 10;
-    let entry = qed_server::state_machine::AppliedEntry {
-        version: 0,
-        digest: d(0),
-        duplicate: false,
-    };
     assert!(matches!(
-        reader.receipt(&entry, &future),
+        reader.receipt(&new_entry(0), &future),
         Err(StateError::NotFound(_))
     ));
 }
@@ -288,12 +299,10 @@ fn state_survives_reopen() {
     }
     // The next version continues, duplicates are still known, and proofs span the restart.
     let applied = ledger.apply(&[d(5), d(1000), d(1001)], b"after").unwrap();
-    let got: Vec<(u64, bool)> = applied
-        .entries
-        .iter()
-        .map(|e| (e.version, e.duplicate))
-        .collect();
-    assert_eq!(got, [(5, true), (1000, false), (1001, false)]);
+    assert_eq!(
+        versions(&applied),
+        [(5, true), (1000, false), (1001, false)]
+    );
     let key = key();
     let answer = reader.incremental(latest.size - 1, 1001).unwrap();
     verify_incremental(&answer, &latest, &applied.snapshot.clone().unwrap(), &key).unwrap();
@@ -413,14 +422,7 @@ fn a_corrupt_stored_page_stops_the_writer() {
 fn replicas_fed_the_same_groups_are_identical() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut la = open(a.path());
-    let mut lb = Ledger::open(
-        b.path(),
-        signer(),
-        LedgerOptions {
-            cache_bytes: 4 << 20,
-        },
-    )
-    .unwrap();
+    let mut lb = open_with_cache(b.path(), 4 << 20);
     let mut groups = groups(2000);
     groups.push(vec![d(7), d(3000), d(7)]);
     for (i, g) in groups.iter().enumerate() {
@@ -587,14 +589,7 @@ fn retamper(good: &[u8]) -> Vec<u8> {
 #[test]
 fn readers_see_one_state_while_the_writer_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(
-        dir.path(),
-        signer(),
-        LedgerOptions {
-            cache_bytes: 4 << 20,
-        },
-    )
-    .unwrap();
+    let mut ledger = open_with_cache(dir.path(), 4 << 20);
     ledger.apply(&[d(0)], b"0").unwrap();
     let reader = ledger.reader();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -631,14 +626,7 @@ fn readers_see_one_state_while_the_writer_runs() {
 fn small_cache_large_log_stays_correct() {
     // A page cache far smaller than the tree: evictions send readers and the writer to disk.
     let dir = tempfile::tempdir().unwrap();
-    let mut ledger = Ledger::open(
-        dir.path(),
-        signer(),
-        LedgerOptions {
-            cache_bytes: 1 << 20,
-        },
-    )
-    .unwrap();
+    let mut ledger = open_with_cache(dir.path(), 1 << 20);
     let all: Vec<Hash> = (0..30_000).map(d).collect();
     for (i, g) in all.chunks(1000).enumerate() {
         ledger.apply(g, &meta(i)).unwrap();

@@ -262,12 +262,7 @@ async fn qed_client_exit_codes() {
         "cli event",
     ]))
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0, "");
     let receipt: Receipt = serde_json::from_slice(&out.stdout).expect("the receipt on stdout");
     assert_eq!(receipt.digest, digest(b"cli event"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("verified"));
@@ -286,12 +281,7 @@ async fn qed_client_exit_codes() {
         "cli other",
     ]))
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 1, "");
     let out = run(client(&["--verify", "--verifier-key", &other, "snapshot"])).await;
     assert_eq!(out.status.code(), Some(1));
 
@@ -314,12 +304,7 @@ async fn qed_client_exit_codes() {
         let mut all = vec!["--verify", "--verifier-key", key.as_str()];
         all.extend(args.iter());
         let out = run(client(&all)).await;
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_exit(&out, 0, &format!("{args:?}: "));
         assert!(
             serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok(),
             "{args:?}: JSON on stdout"
@@ -340,12 +325,7 @@ async fn qed_client_exit_codes() {
         vec!["frobnicate"],
     ] {
         let out = run(client(&args)).await;
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_exit(&out, 2, &format!("{args:?}: "));
     }
     let out = run(vec![
         "client".into(),
@@ -357,6 +337,17 @@ async fn qed_client_exit_codes() {
     ])
     .await;
     assert_eq!(out.status.code(), Some(2), "401 is an error");
+}
+
+/// Asserts that a `qed` run exited with `code`; the failure message is `context` and its
+/// standard error.
+fn assert_exit(out: &std::process::Output, code: i32, context: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{context}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs `qed workload` against `node` with `args`, expects exit 0 and returns its report.
