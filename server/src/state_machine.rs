@@ -403,6 +403,15 @@ impl Ledger {
         })
     }
 
+    /// Whether a flush thread is still writing a set of changed pages. While one is, an apply
+    /// may wait for it (see `flush_when_due`); otherwise an apply waits on nothing but its own
+    /// work.
+    pub fn flush_running(&self) -> bool {
+        self.flushing
+            .as_ref()
+            .is_some_and(|f| !f.done.is_finished())
+    }
+
     /// Records meta only (membership changes, blank entries).
     pub fn apply_meta(&mut self, meta: &[u8]) -> Result<(), StateError> {
         self.check_failed()?;

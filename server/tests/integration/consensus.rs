@@ -5,9 +5,10 @@ use std::collections::HashSet;
 
 use crate::common::*;
 use axum::http::StatusCode;
-use openraft::storage::{RaftLogReaderExt, RaftLogStorage, RaftLogStorageExt};
+use openraft::storage::{RaftLogReaderExt, RaftLogStorage, RaftLogStorageExt, RaftStateMachine};
 use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, RaftLogReader, Vote};
 use qed_server::consensus::log_store::LogStore;
+use qed_server::consensus::state::{APPLY_IN_PLACE_DIGESTS, StateMachine};
 use qed_server::consensus::{Request, TypeConfig};
 use serde_json::json;
 
@@ -17,6 +18,42 @@ fn entry(index: u64, term: u64) -> Entry<TypeConfig> {
         payload: EntryPayload::Normal(Request {
             digests: vec![[index as u8; 32]],
         }),
+    }
+}
+
+/// Groups small enough to apply on the state machine's task and groups that go to the blocking
+/// pool apply alike: consecutive versions in order, and the applied log id recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_and_large_groups_apply_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = crate::ledger::open(&dir.path().join("state"));
+    let mut sm = StateMachine::new(ledger, &dir.path().join("snapshots")).unwrap();
+    let sizes = [
+        1,
+        APPLY_IN_PLACE_DIGESTS,
+        APPLY_IN_PLACE_DIGESTS + 1,
+        3,
+        1_000,
+    ];
+    let mut next = 0u64;
+    for (index, size) in (1u64..).zip(sizes) {
+        let log_id = LogId::new(CommittedLeaderId::new(1, 1), index);
+        let digests = (0..size)
+            .map(|i| qed_core::hash::digest(format!("{index}/{i}").as_bytes()))
+            .collect();
+        let group = Entry {
+            log_id,
+            payload: EntryPayload::Normal(Request { digests }),
+        };
+        let responses = sm.apply([group]).await.unwrap();
+        let applied = responses[0].applied.as_ref().unwrap();
+        let versions: Vec<u64> = applied.entries.iter().map(|e| e.version).collect();
+        let end = next + size as u64;
+        assert_eq!(versions, (next..end).collect::<Vec<_>>(), "group of {size}");
+        assert!(applied.entries.iter().all(|e| !e.duplicate));
+        assert_eq!(applied.snapshot.as_ref().unwrap().size, end);
+        assert_eq!(sm.applied_state().await.unwrap().0, Some(log_id));
+        next = end;
     }
 }
 

@@ -26,7 +26,7 @@ fn small() -> LedgerOptions {
     }
 }
 
-fn open(dir: &Path) -> Ledger {
+pub(crate) fn open(dir: &Path) -> Ledger {
     Ledger::open(dir, signer(), small()).unwrap()
 }
 
