@@ -34,8 +34,9 @@ type Outcome = (Vec<Response>, AppliedMeta);
 /// the apply waits on no other thread): a group of single adds applies in about 0.2 ms, and the
 /// hops to the pool and back took about 0.1 ms more of a 1.5 ms commit cycle that every
 /// waiting client sits through. Single adds from 64 clients at 1M events ran about 1.08x as
-/// fast (docs/BENCHMARKS.md, fifteenth session). Larger entries (bulk adds) take milliseconds
-/// and stay off the runtime's threads.
+/// fast (docs/BENCHMARKS.md, fifteenth session). On a log of millions, whose deep pages miss
+/// the caches, a small apply takes longer and holds one of the runtime's threads for it; larger
+/// entries (bulk adds) take milliseconds and always stay off the runtime's threads.
 pub const APPLY_IN_PLACE_DIGESTS: usize = 64;
 
 /// What the state machine records in the Ledger with every entry it applies (the Ledger's opaque
