@@ -3,6 +3,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+mod common;
 use qed_core::history::{self, Frontier, MemoryTree};
 use qed_core::snapshot::{Checkpoint, Signer, open};
 
@@ -162,15 +164,13 @@ mod hyper {
     use qed_core::Hash;
     use qed_core::hyper::{self, MemoryStore, Page, PageId, PageStore, insert_batch};
 
+    use crate::common::{key, keys, map};
+
     const MAP: u64 = 1_000_000;
     const BATCH: u64 = 1_000;
 
-    fn key(i: u64) -> Hash {
-        qed_core::hash::digest(&i.to_be_bytes())
-    }
-
     fn batch(from: u64) -> Vec<(Hash, u64)> {
-        (from..from + BATCH).map(|i| (key(i), i)).collect()
+        keys(from, BATCH)
     }
 
     /// A store serving pages as a disk store would: decoded from bytes, in the compact form
@@ -192,20 +192,6 @@ mod hyper {
                 Page::from_bytes(&bytes).ok()
             }))
         }
-    }
-
-    fn million() -> MemoryStore {
-        let start = Instant::now();
-        let all: Vec<_> = (0..MAP).map(|i| (key(i), i)).collect();
-        let mut store = MemoryStore::new();
-        let changes = insert_batch(&store, &all).expect("in-memory insert");
-        store.apply_owned(changes);
-        eprintln!(
-            "hyper: built 1M keys in {:?}, {} pages",
-            start.elapsed(),
-            store.len()
-        );
-        store
     }
 
     /// Prints the hash calls per key of batches into the million-key map (the design's cost).
@@ -287,7 +273,7 @@ mod hyper {
         c.bench_function("hyper/interior_hash", |b| {
             b.iter(|| hyper::interior_hash(black_box(&l), black_box(&r)))
         });
-        let mut store = million();
+        let mut store = map(MAP);
         report_hash_calls(&store);
         report_best(&store);
         let mut g = c.benchmark_group("hyper");

@@ -6,35 +6,19 @@
 //! `cargo bench -p qed-core --bench growth`. Building the larger map takes about a minute and
 //! a few GB of memory, so it is a bench of its own rather than part of `core`.
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use qed_core::Hash;
 use qed_core::hyper::{MemoryStore, insert_batch};
 
+mod common;
+use common::{keys, map};
+
 const BATCH: u64 = 16_000;
 
-fn key(i: u64) -> Hash {
-    qed_core::hash::digest(&i.to_be_bytes())
-}
-
 fn batch(from: u64) -> Vec<(Hash, u64)> {
-    (from..from + BATCH).map(|i| (key(i), i)).collect()
-}
-
-/// A map of `size` random keys, built with one batch.
-fn map(size: u64) -> MemoryStore {
-    let start = Instant::now();
-    let all: Vec<_> = (0..size).map(|i| (key(i), i)).collect();
-    let mut store = MemoryStore::new();
-    let changes = insert_batch(&store, &all).expect("in-memory insert");
-    store.apply_owned(changes);
-    eprintln!(
-        "growth: built {size} keys in {:?}, {} pages",
-        start.elapsed(),
-        store.len()
-    );
-    store
+    keys(from, BATCH)
 }
 
 /// Prints what a batch costs per key at this size: hash calls, pages written and their
