@@ -3,10 +3,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-
-mod common;
 use qed_core::history::{self, Frontier, MemoryTree};
 use qed_core::snapshot::{Checkpoint, Signer, open};
+
+mod common;
 
 fn sha256_64(c: &mut Criterion) {
     let input = [7u8; 64];
