@@ -127,6 +127,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// [`lock`] without waiting: `None` while another thread holds the lock.
+fn try_lock<T>(m: &Mutex<T>) -> Option<std::sync::MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> StorageResult<T> + Send + 'static,
 ) -> StorageResult<T> {
@@ -319,10 +328,8 @@ fn apply_in_place(
     if digests > APPLY_IN_PLACE_DIGESTS {
         return Err((entries, applied));
     }
-    let mut ledger = match shared.ledger.try_lock() {
-        Ok(ledger) => ledger,
-        Err(TryLockError::Poisoned(p)) => p.into_inner(),
-        Err(TryLockError::WouldBlock) => return Err((entries, applied)),
+    let Some(mut ledger) = try_lock(&shared.ledger) else {
+        return Err((entries, applied));
     };
     if ledger.flush_running() {
         return Err((entries, applied));
