@@ -17,6 +17,10 @@
 //!   the trusted verifier key and return a verdict.
 //! - [`log`]: building those answers from any storage, and [`log::MemoryLog`], a log in memory.
 //! - `json` (feature `serde`): the JSON objects of the API.
+//!
+//! Feature `precomputed-tables` gives Ed25519 curve25519-dalek's precomputed basepoint tables:
+//! signing in about 0.57x the time and verification in 0.87x, for a larger binary. The native
+//! programs turn it on; the WebAssembly verifier leaves it off.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
