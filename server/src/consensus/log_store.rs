@@ -202,7 +202,7 @@ impl LogStore {
 /// an fsync, then to report it done), and on a busy machine a woken thread of normal priority
 /// waited about 0.3 ms for a core, a fifth of a commit cycle. It sleeps in `fsync` nearly all
 /// the time, so outranking the other threads costs them almost nothing.
-pub const SYNCER_NICE: i32 = -10;
+const SYNCER_NICE: i32 = -10;
 
 /// Gives the calling thread (the syncer) [`SYNCER_NICE`]. Lowering a nice value needs
 /// `CAP_SYS_NICE` or a matching `RLIMIT_NICE`; without them the thread keeps its priority, and
