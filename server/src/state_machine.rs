@@ -553,6 +553,14 @@ impl Ledger {
     /// meta of the current size, on a thread of its own; applies go on with a new set.
     fn start_flush(&mut self) -> Result<(), StateError> {
         let size = self.tiles.size();
+        // The partial history tiles and bundle at `size`, which the tree record needs at open
+        // (applies store only final ones): written before the flush can write that record.
+        let mut batch = WriteBatch::default();
+        let history_cf = self.generation.cf(CF_HISTORY)?;
+        for (key, value) in self.tiles.edge().values() {
+            batch.put_cf(history_cf, key, value);
+        }
+        self.generation.db.write(batch)?;
         let dirty = std::mem::replace(&mut self.dirty, Arc::new(DirtyPages::new(size)));
         let job = FlushJob {
             generation: self.generation.clone(),
@@ -720,8 +728,10 @@ impl Ledger {
         let mut batch = WriteBatch::default();
         let history_cf = generation.cf(CF_HISTORY)?;
         for drained in self.tiles.drain() {
-            batch.put_cf(history_cf, drained.key, &drained.value);
+            // Only final values; the partial ones stay in the published edge, and the next flush
+            // stores them (see `start_flush`).
             if drained.complete {
+                batch.put_cf(history_cf, drained.key, &drained.value);
                 generation.tiles.put(drained.key, drained.value);
             }
         }

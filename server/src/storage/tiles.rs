@@ -17,8 +17,10 @@
 //!
 //! An inclusion proof in a log of a million entries touches three tiles (one per tile level)
 //! and reads the hashes it needs directly, with no recomputation; appending costs two hash
-//! calls per entry (the leaf hash and, on average, one interior node) and rewrites only the
-//! partial tile of each tile level and the partial bundle.
+//! calls per entry (the leaf hash and, on average, one interior node). The ledger stores final
+//! tiles and bundles as they complete, and the partial ones at the right edge (up to 16 KiB
+//! each) only with each flush of the hyper tree, beside the tree record they belong to: with
+//! groups of a few single adds, rewriting them on every apply was most of the bytes written.
 
 use qed_core::Hash;
 use std::collections::BTreeMap;
@@ -190,6 +192,11 @@ impl Edge {
     pub fn get(&self, key: &TileKey) -> Option<&Arc<[u8]>> {
         self.values.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
+
+    /// Every key and value of the edge.
+    pub fn values(&self) -> impl Iterator<Item = &(TileKey, Arc<[u8]>)> {
+        self.values.iter()
+    }
 }
 
 /// The right edge of the tile structure: the history [`Frontier`], the one partial tile of each
@@ -305,9 +312,10 @@ impl TileWriter {
     /// `read` fetches a stored history value by key. Checks that the frontier agrees with the
     /// stored tiles, so a damaged state is refused at open rather than producing bad proofs.
     ///
-    /// The stored tiles may be ahead of `size`: the ledger writes history on every apply but
-    /// the tree record only when it flushes the hyper tree. Their first nodes are the tree at
-    /// `size` (appends only add nodes to the right), so they are cut back to it.
+    /// The stored tiles may be ahead of `size`, never behind it: the ledger writes final values
+    /// on every apply and the partial ones with every flush, before its tree record, and a
+    /// crash can leave a later flush's partial values without its record. Their first nodes are
+    /// the tree at `size` (appends only add nodes to the right), so they are cut back to it.
     pub fn restore(
         size: u64,
         frontier: Vec<Hash>,
