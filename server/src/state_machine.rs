@@ -4,9 +4,11 @@
 //! # Writes
 //!
 //! [`Ledger::apply`] takes one committed Raft entry (a group of digests) and turns it into one
-//! atomic RocksDB write of the changed history tiles and the new signed snapshot, WAL on and
-//! no fsync: the Raft log is the durable record. The hyper pages the apply changes go to an
-//! in-memory set of changed pages instead. Once the set passes its threshold, a thread of its
+//! atomic RocksDB write of the history tiles and bundles it completes and the new signed
+//! snapshot, WAL on and no fsync: the Raft log is the durable record. The partial tiles and
+//! bundle at the right edge stay in memory, published to readers as the edge, and each flush
+//! (below) writes them just before its tree record: a group of a few single adds rewrote about
+//! 12 KB of them. The hyper pages the apply changes go to an in-memory set of changed pages. Once the set passes its threshold, a thread of its
 //! own flushes it: the latest version of each page into the page cache, then one table file of
 //! those pages, the tree record (size, hyper root, history frontier) and the opaque applied
 //! meta of the size the set ends at, which RocksDB ingests atomically and durably (see
@@ -45,7 +47,8 @@
 //! - After each write the ledger publishes `(generation, size, latest snapshot, sets of
 //!   changed pages)` through an atomically swapped `Arc`; `size()` and `latest()` read only
 //!   that.
-//! - History proofs read tiles from the live database. A tile's hashes are those of complete
+//! - History proofs read the partial tiles at the right edge from the published edge, and
+//!   complete tiles from the cache or the live database. A tile's hashes are those of complete
 //!   subtrees, which never change (a partial tile is only ever extended), so any state at least
 //!   as new as the published one proves the published size correctly.
 //! - Hyper pages do change with every apply, so [`LedgerReader::membership`] and
