@@ -8,11 +8,12 @@
 //! snapshot, WAL on and no fsync: the Raft log is the durable record. The partial tiles and
 //! bundle at the right edge stay in memory, published to readers as the edge, and each flush
 //! (below) writes them just before its tree record: a group of a few single adds rewrote about
-//! 12 KB of them. The hyper pages the apply changes go to an in-memory set of changed pages. Once the set passes its threshold, a thread of its
-//! own flushes it: the latest version of each page into the page cache, then one table file of
-//! those pages, the tree record (size, hyper root, history frontier) and the opaque applied
-//! meta of the size the set ends at, which RocksDB ingests atomically and durably (see
-//! `StateDb::ingest`); applies go on with a new set meanwhile.
+//! 12 KB of them. The hyper pages the apply changes go to an in-memory set of changed pages.
+//! Once the set passes its threshold, a thread of its own flushes it: the latest version of
+//! each page into the page cache, then one table file of those pages, the tree record (size,
+//! hyper root, history frontier) and the opaque applied meta of the size the set ends at,
+//! which RocksDB ingests atomically and durably (see `StateDb::ingest`); applies go on with a
+//! new set meanwhile.
 //!
 //! Pages that change in every apply (the upper levels) are so written once per flush rather
 //! than once per apply, and RocksDB's work leaves the apply's path: bulk adds ran 1.15 times
