@@ -10,8 +10,11 @@
 //!
 //! `--concurrency` tasks run until `--count` events (adds) or queries (proofs) are done, or for
 //! `--duration`. Each sends its single adds and proof questions over a
-//! [`Connection`](crate::client::Connection) of its own and its bulk requests through the
-//! shared client's connection pool; `qed` runs the tool on a one-thread runtime. Every event is unique to the run: it is
+//! [`Connection`](crate::client::Connection) of its own and its bulk requests through its
+//! thread's client. The tasks are dealt out over `--threads` threads, each running a one-thread
+//! runtime with a client of its own, so that no request and no wake-up crosses threads: two
+//! for single adds, one for the other kinds, unless told otherwise (see [`Kind::threads`]).
+//! Every event is unique to the run: it is
 //! `<run id>-<index>` (optionally padded to `--event-size` bytes), the run id being random unless
 //! given, so adds are never duplicates of an earlier run's.
 //!
@@ -53,6 +56,10 @@ pub struct Args {
     /// Concurrent requests in flight.
     #[arg(short = 'c', long, default_value_t = 16)]
     pub concurrency: usize,
+    /// Threads that send them, each with an equal share of the concurrent requests (at most
+    /// one thread per request). Default: 2 for single adds, 1 for the other kinds.
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// Events per bulk request (kind bulk, and the preload of membership/incremental).
     #[arg(long, default_value_t = 1000)]
     pub bulk_size: usize,
@@ -114,6 +121,20 @@ pub enum Kind {
     Incremental,
 }
 
+impl Kind {
+    /// The threads a run of this kind sends from unless `--threads` says otherwise. Single
+    /// adds wait on commit cycles, whose answers arrive a whole group at once: one thread
+    /// reading them and sending the next requests in turn held 64 clients to 0.86 times the
+    /// rate that two reached on the same node. Proofs are answered one by one and keep both
+    /// cores busy, and a second thread only added CPU (docs/BENCHMARKS.md).
+    pub fn threads(self) -> usize {
+        match self {
+            Kind::Add => 2,
+            Kind::Bulk | Kind::Membership | Kind::Incremental => 1,
+        }
+    }
+}
+
 /// What a run measured; written as JSON with `--output`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -125,6 +146,9 @@ pub struct Report {
     pub endpoint: Vec<String>,
     /// Concurrent requests.
     pub concurrency: usize,
+    /// Threads they were sent from.
+    #[serde(default)]
+    pub threads: usize,
     /// Events per request (1 except for bulk).
     pub bulk_size: usize,
     /// Requests answered successfully.
@@ -182,6 +206,9 @@ pub enum WorkloadError {
     /// The client could not be built, or the preload failed.
     #[error(transparent)]
     Client(#[from] ClientError),
+    /// A thread of the load, or its runtime, could not start.
+    #[error("cannot start a load thread: {0}")]
+    Thread(#[source] std::io::Error),
     /// The report could not be written.
     #[error("cannot write {path}: {source}")]
     Output {
@@ -229,16 +256,7 @@ pub async fn execute(args: &Args) -> Result<Report, WorkloadError> {
         .plan
         .deadline
         .map(|_| tokio::spawn(tick(shared.clone(), started)));
-    let workers: Vec<_> = (0..args.concurrency)
-        .map(|i| tokio::spawn(worker(client.clone(), shared.clone(), i as u64)))
-        .collect();
-    let mut histogram = new_histogram();
-    for w in workers {
-        // A worker that panicked only loses its own figures; the others still count.
-        if let Ok(h) = w.await {
-            let _ = histogram.add(&h);
-        }
-    }
+    let histogram = run_workers(args, &client, &shared).await?;
     let elapsed = started.elapsed();
     if let Some(t) = ticker {
         t.abort();
@@ -277,6 +295,9 @@ impl Plan {
             return Err(WorkloadError::Args(
                 "--concurrency must be at least 1".into(),
             ));
+        }
+        if args.threads == Some(0) {
+            return Err(WorkloadError::Args("--threads must be at least 1".into()));
         }
         if args.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
             return Err(WorkloadError::Args(
@@ -511,6 +532,7 @@ impl Shared {
             run_id: self.plan.run_id.clone(),
             endpoint: args.server.endpoint.clone(),
             concurrency: args.concurrency,
+            threads: threads(args),
             bulk_size: self.plan.per_request as usize,
             requests,
             events,
@@ -537,6 +559,71 @@ impl Shared {
 #[derive(Deserialize)]
 struct DuplicateFlag {
     duplicate: bool,
+}
+
+/// Runs the `--concurrency` workers, dealt out over `--threads` threads: this one and threads
+/// of their own, each on a one-thread runtime with a client of its own (a pooled connection
+/// lives on the runtime that opened it). Answers the workers' latencies merged.
+async fn run_workers(
+    args: &Args,
+    client: &Client,
+    shared: &Arc<Shared>,
+) -> Result<Histogram<u64>, WorkloadError> {
+    let threads = threads(args);
+    let seeds = |t: usize| (t..args.concurrency).step_by(threads).map(|i| i as u64);
+    let mut others = Vec::with_capacity(threads - 1);
+    for t in 1..threads {
+        let (client, shared) = (args.server.client(args.timeout)?, shared.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let seeds: Vec<u64> = seeds(t).collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(WorkloadError::Thread)?;
+        std::thread::Builder::new()
+            .name(format!("workload-{t}"))
+            .spawn(move || {
+                let _ = tx.send(runtime.block_on(workers(client, shared, seeds)));
+            })
+            .map_err(WorkloadError::Thread)?;
+        others.push(rx);
+    }
+    let mut histogram = workers(client.clone(), shared.clone(), seeds(0)).await;
+    for rx in others {
+        if let Ok(h) = rx.await {
+            let _ = histogram.add(&h);
+        }
+    }
+    Ok(histogram)
+}
+
+/// The threads a run sends from: `--threads`, or its kind's default, and at most one per
+/// concurrent request.
+fn threads(args: &Args) -> usize {
+    args.threads
+        .unwrap_or(args.kind.threads())
+        .clamp(1, args.concurrency.max(1))
+}
+
+/// Runs one worker per seed on the current runtime until the run is over; answers their
+/// latencies merged.
+async fn workers(
+    client: Client,
+    shared: Arc<Shared>,
+    seeds: impl IntoIterator<Item = u64>,
+) -> Histogram<u64> {
+    let tasks: Vec<_> = seeds
+        .into_iter()
+        .map(|i| tokio::spawn(worker(client.clone(), shared.clone(), i)))
+        .collect();
+    let mut histogram = new_histogram();
+    for task in tasks {
+        // A worker that panicked only loses its own figures; the others still count.
+        if let Ok(h) = task.await {
+            let _ = histogram.add(&h);
+        }
+    }
+    histogram
 }
 
 /// One worker: claims work until the run is over, timing each request.
@@ -824,6 +911,7 @@ mod tests {
     fn plans_refuse_impossible_runs() {
         for argv in [
             &["-c", "0"][..],
+            &["--threads", "0"],
             &["--bulk-size", "0"],
             &["--bulk-size", "10001"],
             &["--kind", "membership", "--preload", "0"],

@@ -70,8 +70,9 @@ fn limit_malloc_arenas() {
 /// Runs an agents' command on a fresh runtime; exit code 2 if the runtime cannot start.
 ///
 /// One thread: the client and the load generator wait on the network, not on CPU, and the load
-/// generator shares the machine with the node it measures. On two threads its 64 workers woke
-/// each other across threads; on one it used 10-25 % less CPU per add (docs/BENCHMARKS.md).
+/// generator shares the machine with the node it measures. On a two-thread runtime its 64
+/// workers woke each other across threads, at 10-25 % more CPU per add (docs/BENCHMARKS.md);
+/// it deals its workers over one-thread runtimes of its own instead (`--threads`).
 fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -400,6 +400,7 @@ async fn qed_workload_reports() {
         (2000, 8, 0, 0)
     );
     assert_eq!(report.log_size_after, Some(2000));
+    assert_eq!(report.threads, 1);
     assert!(report.latency_ms.p50 > 0.0 && report.latency_ms.max >= report.latency_ms.p99);
 
     let key = &node.signer.verifier_key;
@@ -444,8 +445,28 @@ async fn qed_workload_reports() {
     );
     let report = workload(&node, "add-again", &adds).await;
     assert_eq!(
-        (report.events, report.errors, report.duplicates),
-        (50, 0, 50)
+        (
+            report.events,
+            report.errors,
+            report.duplicates,
+            report.threads
+        ),
+        (50, 0, 50, 2)
     );
     assert_eq!(report.log_size_after, Some(2352));
+
+    // Five clients dealt over three threads, each with its own runtime and client: every
+    // event is still sent once.
+    let spread = ["--kind", "add", "-n", "61", "-c", "5", "--threads", "3"];
+    let report = workload(&node, "add-threads", &spread).await;
+    assert_eq!(
+        (
+            report.events,
+            report.errors,
+            report.duplicates,
+            report.threads
+        ),
+        (61, 0, 0, 3)
+    );
+    assert_eq!(report.log_size_after, Some(2413));
 }
