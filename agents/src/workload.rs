@@ -571,15 +571,19 @@ async fn run_workers(
 ) -> Result<Histogram<u64>, WorkloadError> {
     let threads = threads(args);
     let seeds = |t: usize| (t..args.concurrency).step_by(threads).map(|i| i as u64);
-    let mut others = Vec::with_capacity(threads - 1);
+    // Everything that can fail before any worker starts.
+    let mut prepared = Vec::with_capacity(threads - 1);
     for t in 1..threads {
-        let (client, shared) = (args.server.client(args.timeout)?, shared.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let seeds: Vec<u64> = seeds(t).collect();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(WorkloadError::Thread)?;
+        prepared.push((t, runtime, args.server.client(args.timeout)?));
+    }
+    let mut others = Vec::with_capacity(prepared.len());
+    for (t, runtime, client) in prepared {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (shared, seeds): (_, Vec<u64>) = (shared.clone(), seeds(t).collect());
         std::thread::Builder::new()
             .name(format!("workload-{t}"))
             .spawn(move || {
@@ -590,6 +594,8 @@ async fn run_workers(
     }
     let mut histogram = workers(client.clone(), shared.clone(), seeds(0)).await;
     for rx in others {
+        // A thread that ended without answering loses only its latencies: its counts are in
+        // `shared`.
         if let Ok(h) = rx.await {
             let _ = histogram.add(&h);
         }
