@@ -22,6 +22,9 @@ use qed_core::Hash;
 use qed_core::snapshot::Signer;
 use qed_server::state_machine::{Ledger, LedgerOptions, LedgerReader};
 
+mod common;
+use common::{cpu_seconds, proc_value};
+
 const GROUP: u64 = 1000;
 
 fn d(i: u64) -> Hash {
@@ -33,31 +36,6 @@ fn events() -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000)
-}
-
-/// A `/proc/self` figure: `write_bytes` from `io`, `VmRSS` (KiB) from `status`.
-fn proc_value(file: &str, key: &str) -> u64 {
-    let text = std::fs::read_to_string(format!("/proc/self/{file}")).unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// CPU seconds (user + system) this process has used: on a machine shared with other work,
-/// CPU time per event is the figure that does not depend on the load.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which is in parentheses): utime and stime are 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn fill(ledger: &mut Ledger, n: u64) {

@@ -1,0 +1,180 @@
+//! What the deep hyper tree's storage costs per event at 10M events at the very least, in RocksDB
+//! with the node's options (docs/BENCHMARKS.md, nineteenth session). Not the node's code: the
+//! floor under the node's layout, and under any layout that reads and rewrites a bucket of
+//! leaves per event.
+//!
+//! At 10 million events the pages at depth 20 are about a million records of some 400 bytes
+//! (nine or ten leaves each), and a random new event has to read one of them and write it back
+//! changed. This bench stores `QED_FLOOR_BUCKETS` records (default 1,048,576, one per 20-bit
+//! bucket) of `QED_FLOOR_RECORD` bytes (default 400) with the hyper column family's table
+//! options (universal compaction, bloom filters, 4 KiB blocks, no compression, index and filter
+//! blocks in a 48 MiB block cache), then runs events in groups of 16,000 (the size of the
+//! node's flushed sets at 10M): one batched point lookup per group that does not fill the block
+//! cache, and one write of the rewritten records without a WAL (the node ingests table files
+//! instead, which spares the memtable). Nothing else: no hashing, no
+//! upper pages, no HTTP. It prints the CPU time of all the process's threads per event (the
+//! lookups and writes, RocksDB's flushes and compactions) after a warm-up long enough for the
+//! runs to reach their steady sizes. `QED_FLOOR_BLOCK` sets the data block size (default 4096).
+//!
+//! ```text
+//! cargo bench -p qed-server --bench floor
+//! QED_FLOOR_EVENTS=4000000 cargo bench -p qed-server --bench floor   # a longer measured run
+//! ```
+
+use std::time::Instant;
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompactionStyle, DBCompressionType,
+    Options, ReadOptions, WriteBatch, WriteOptions,
+};
+
+mod common;
+use common::{cpu_seconds, proc_value};
+
+const GROUP: usize = 16_000;
+
+/// The column family of the records (the database's options are its options too).
+const CF: &str = "records";
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The hyper column family's options, as `server/src/storage/db.rs` sets them (`block` is
+/// RocksDB's default data block size there, 4 KiB).
+fn options(cache: &Cache, block: usize) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_format_version(5);
+    table.set_block_size(block);
+    table.set_bloom_filter(10.0, false);
+    table.set_block_cache(cache);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    opts.set_max_background_jobs(4);
+    opts.set_bytes_per_sync(1 << 20);
+    opts.set_block_based_table_factory(&table);
+    opts.set_compression_type(DBCompressionType::None);
+    opts.set_compaction_style(DBCompactionStyle::Universal);
+    opts.set_level_zero_slowdown_writes_trigger(40);
+    opts.set_level_zero_stop_writes_trigger(60);
+    opts.set_write_buffer_size(48 << 20);
+    opts
+}
+
+/// xorshift64*: the buckets the events land in.
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+/// Runs `events` events in groups; returns the CPU seconds and the wall seconds they took.
+fn run(db: &DB, buckets: u64, events: u64, random: &mut Random, counter: &mut u64) -> (f64, f64) {
+    let cf = db.cf_handle(CF).expect("the records' column family");
+    let mut read = ReadOptions::default();
+    read.fill_cache(false);
+    let mut write = WriteOptions::default();
+    write.disable_wal(true);
+    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
+    let mut done = 0;
+    while done < events {
+        let keys: Vec<[u8; 4]> = (0..GROUP)
+            .map(|_| (random.below(buckets) as u32).to_be_bytes())
+            .collect();
+        let mut batch = WriteBatch::default();
+        let values = db.batched_multi_get_cf_opt(cf, &keys, false, &read);
+        for (key, value) in keys.iter().zip(values) {
+            let mut record = value
+                .expect("lookup")
+                .expect("every bucket exists")
+                .to_vec();
+            *counter += 1;
+            record[..8].copy_from_slice(&counter.to_be_bytes());
+            batch.put_cf(cf, key, record);
+        }
+        db.write_opt(batch, &write).expect("write");
+        done += GROUP as u64;
+    }
+    (cpu_seconds() - cpu0, wall0.elapsed().as_secs_f64())
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; this harness takes no arguments of its own.
+    let buckets = setting("QED_FLOOR_BUCKETS", 1 << 20);
+    // Each rewrite stamps the record's first 8 bytes.
+    let record = setting("QED_FLOOR_RECORD", 400).max(8) as usize;
+    let events = setting("QED_FLOOR_EVENTS", 2_000_000);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let cache = Cache::new_lru_cache(48 << 20).expect("block cache");
+    let opts = options(&cache, setting("QED_FLOOR_BLOCK", 4096) as usize);
+    let records = ColumnFamilyDescriptor::new(CF, opts.clone());
+    let db = DB::open_cf_descriptors(&opts, dir.path(), [records]).expect("open");
+    let cf = db.cf_handle(CF).expect("the records' column family");
+
+    let start = Instant::now();
+    let mut write = WriteOptions::default();
+    write.disable_wal(true);
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    for chunk in (0..buckets).collect::<Vec<_>>().chunks(GROUP) {
+        let mut batch = WriteBatch::default();
+        for &b in chunk {
+            // Incompressible bytes, as keys and hashes are.
+            let value: Vec<u8> = (0..record).map(|_| random.below(256) as u8).collect();
+            batch.put_cf(cf, (b as u32).to_be_bytes(), value);
+        }
+        db.write_opt(batch, &write).expect("fill");
+    }
+    eprintln!(
+        "filled {buckets} records of {record} bytes in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+
+    let mut counter = 0;
+    let warm = buckets.max(1_000_000);
+    let (cpu, wall) = run(&db, buckets, warm, &mut random, &mut counter);
+    eprintln!(
+        "warm-up: {warm} events, {:.0} events/s, {:.2} µs of CPU per event",
+        warm as f64 / wall,
+        cpu / warm as f64 * 1e6
+    );
+    let io = || {
+        let own = |key| proc_value("../thread-self/io", key);
+        [
+            proc_value("io", "syscr:"),
+            proc_value("io", "rchar:"),
+            own("syscr:"),
+            own("rchar:"),
+        ]
+    };
+    let before = io();
+    let (cpu, wall) = run(&db, buckets, events, &mut random, &mut counter);
+    let per = |x: f64| x / events as f64;
+    let read = io()
+        .iter()
+        .zip(before)
+        .map(|(a, b)| per((a - b) as f64))
+        .collect::<Vec<_>>();
+    println!(
+        "floor: {events} events over {buckets} records of {record} bytes: {:.0} events/s, \
+         {:.2} µs of CPU per event (all threads), {:.2} reads and {:.0} bytes read per event \
+         ({:.2} and {:.0} by the lookups' thread), {} MiB resident",
+        events as f64 / wall,
+        per(cpu) * 1e6,
+        read[0],
+        read[1],
+        read[2],
+        read[3],
+        proc_value("status", "VmRSS:") / 1024,
+    );
+}
