@@ -67,10 +67,11 @@ fn options(cache: &Cache, block: usize) -> Options {
     opts
 }
 
-/// xorshift64*: the buckets the events land in.
+/// xorshift64*: the buckets the events land in, and the records' bytes.
 struct Random(u64);
 
 impl Random {
+    /// A value in `0..n` (`n` > 0).
     fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -89,8 +90,8 @@ fn run(db: &DB, buckets: u64, events: u64, random: &mut Random, counter: &mut u6
     let (cpu0, wall0) = (cpu_seconds(), Instant::now());
     let mut done = 0;
     while done < events {
-        let keys: Vec<[u8; 4]> = (0..GROUP)
-            .map(|_| (random.below(buckets) as u32).to_be_bytes())
+        let keys: Vec<[u8; 8]> = (0..GROUP)
+            .map(|_| random.below(buckets).to_be_bytes())
             .collect();
         let mut batch = WriteBatch::default();
         let values = db.batched_multi_get_cf_opt(cf, &keys, false, &read);
@@ -111,7 +112,7 @@ fn run(db: &DB, buckets: u64, events: u64, random: &mut Random, counter: &mut u6
 
 fn main() {
     // `cargo bench` passes `--bench`; this harness takes no arguments of its own.
-    let buckets = setting("QED_FLOOR_BUCKETS", 1 << 20);
+    let buckets = setting("QED_FLOOR_BUCKETS", 1 << 20).max(1);
     // Each rewrite stamps the record's first 8 bytes.
     let record = setting("QED_FLOOR_RECORD", 400).max(8) as usize;
     let events = setting("QED_FLOOR_EVENTS", 2_000_000);
@@ -126,12 +127,12 @@ fn main() {
     let mut write = WriteOptions::default();
     write.disable_wal(true);
     let mut random = Random(0x9e37_79b9_7f4a_7c15);
-    for chunk in (0..buckets).collect::<Vec<_>>().chunks(GROUP) {
+    for first in (0..buckets).step_by(GROUP) {
         let mut batch = WriteBatch::default();
-        for &b in chunk {
+        for b in first..(first + GROUP as u64).min(buckets) {
             // Incompressible bytes, as keys and hashes are.
             let value: Vec<u8> = (0..record).map(|_| random.below(256) as u8).collect();
-            batch.put_cf(cf, (b as u32).to_be_bytes(), value);
+            batch.put_cf(cf, b.to_be_bytes(), value);
         }
         db.write_opt(batch, &write).expect("fill");
     }
@@ -163,7 +164,7 @@ fn main() {
     let read = io()
         .iter()
         .zip(before)
-        .map(|(a, b)| per((a - b) as f64))
+        .map(|(a, b)| per(a.saturating_sub(b) as f64))
         .collect::<Vec<_>>();
     println!(
         "floor: {events} events over {buckets} records of {record} bytes: {:.0} events/s, \
