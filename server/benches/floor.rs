@@ -14,13 +14,16 @@
 //! instead, which spares the memtable). Nothing else: no hashing, no
 //! upper pages, no HTTP. It prints the CPU time of all the process's threads per event (the
 //! lookups and writes, RocksDB's flushes and compactions) after a warm-up long enough for the
-//! runs to reach their steady sizes. `QED_FLOOR_BLOCK` sets the data block size (default 4096).
+//! runs to reach their steady sizes; then the same number of events once more without the
+//! writes, for the lookups' share; and both in SHA-256 64-byte hashes timed in the same run, the
+//! core benches' baseline. `QED_FLOOR_BLOCK` sets the data block size (default 4096).
 //!
 //! ```text
 //! cargo bench -p qed-server --bench floor
 //! QED_FLOOR_EVENTS=4000000 cargo bench -p qed-server --bench floor   # a longer measured run
 //! ```
 
+use std::hint::black_box;
 use std::time::Instant;
 
 use rocksdb::{
@@ -80,34 +83,74 @@ impl Random {
     }
 }
 
-/// Runs `events` events in groups; returns the CPU seconds and the wall seconds they took.
-fn run(db: &DB, buckets: u64, events: u64, random: &mut Random, counter: &mut u64) -> (f64, f64) {
-    let cf = db.cf_handle(CF).expect("the records' column family");
-    let mut read = ReadOptions::default();
-    read.fill_cache(false);
-    let mut write = WriteOptions::default();
-    write.disable_wal(true);
-    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
-    let mut done = 0;
-    while done < events {
-        let keys: Vec<[u8; 8]> = (0..GROUP)
-            .map(|_| random.below(buckets).to_be_bytes())
-            .collect();
-        let mut batch = WriteBatch::default();
-        let values = db.batched_multi_get_cf_opt(cf, &keys, false, &read);
-        for (key, value) in keys.iter().zip(values) {
-            let mut record = value
-                .expect("lookup")
-                .expect("every bucket exists")
-                .to_vec();
-            *counter += 1;
-            record[..8].copy_from_slice(&counter.to_be_bytes());
-            batch.put_cf(cf, key, record);
+/// The events' side of the bench: the buckets they land in and the stamp of each rewrite.
+struct Events<'a> {
+    db: &'a DB,
+    buckets: u64,
+    random: Random,
+    stamp: u64,
+}
+
+impl Events<'_> {
+    /// Runs `n` events in groups, writing the rewritten records back when `write` is set;
+    /// returns the CPU seconds and the wall seconds they took.
+    fn run(&mut self, n: u64, write: bool) -> (f64, f64) {
+        let cf = self.db.cf_handle(CF).expect("the records' column family");
+        let mut read = ReadOptions::default();
+        read.fill_cache(false);
+        let mut no_wal = WriteOptions::default();
+        no_wal.disable_wal(true);
+        let (cpu0, wall0) = (cpu_seconds(), Instant::now());
+        let mut done = 0;
+        while done < n {
+            let keys: Vec<[u8; 8]> = (0..GROUP)
+                .map(|_| self.random.below(self.buckets).to_be_bytes())
+                .collect();
+            let mut batch = WriteBatch::default();
+            let values = self.db.batched_multi_get_cf_opt(cf, &keys, false, &read);
+            for (key, value) in keys.iter().zip(values) {
+                let mut record = value
+                    .expect("lookup")
+                    .expect("every bucket exists")
+                    .to_vec();
+                self.stamp += 1;
+                record[..8].copy_from_slice(&self.stamp.to_be_bytes());
+                batch.put_cf(cf, key, record);
+            }
+            if write {
+                self.db.write_opt(batch, &no_wal).expect("write");
+            }
+            done += GROUP as u64;
         }
-        db.write_opt(batch, &write).expect("write");
-        done += GROUP as u64;
+        (cpu_seconds() - cpu0, wall0.elapsed().as_secs_f64())
     }
-    (cpu_seconds() - cpu0, wall0.elapsed().as_secs_f64())
+}
+
+/// Waits (a minute at most) until RocksDB runs no flush or compaction, so that the lookups
+/// measured alone do not pay for the merges of the writes before them.
+fn settle(db: &DB) {
+    let busy = |name| db.property_int_value(name).ok().flatten().unwrap_or(0) > 0;
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while Instant::now() < deadline
+        && (busy("rocksdb.num-running-compactions") || busy("rocksdb.num-running-flushes"))
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The run's baseline: the best time, in nanoseconds, of one SHA-256 of 64 bytes (the core
+/// benches' unit), so that the figures can be quoted as ratios on a shared machine.
+fn sha256_ns() -> f64 {
+    let input = [7u8; 64];
+    (0..200)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..1000 {
+                black_box(qed_core::hash::digest(black_box(&input)));
+            }
+            start.elapsed().as_nanos() as f64 / 1000.0
+        })
+        .fold(f64::INFINITY, f64::min)
 }
 
 fn main() {
@@ -141,9 +184,14 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
 
-    let mut counter = 0;
+    let mut events_of = Events {
+        db: &db,
+        buckets,
+        random,
+        stamp: 0,
+    };
     let warm = buckets.max(1_000_000);
-    let (cpu, wall) = run(&db, buckets, warm, &mut random, &mut counter);
+    let (cpu, wall) = events_of.run(warm, true);
     eprintln!(
         "warm-up: {warm} events, {:.0} events/s, {:.2} µs of CPU per event",
         warm as f64 / wall,
@@ -159,13 +207,17 @@ fn main() {
         ]
     };
     let before = io();
-    let (cpu, wall) = run(&db, buckets, events, &mut random, &mut counter);
+    let (cpu, wall) = events_of.run(events, true);
     let per = |x: f64| x / events as f64;
     let read = io()
         .iter()
         .zip(before)
         .map(|(a, b)| per(a.saturating_sub(b) as f64))
         .collect::<Vec<_>>();
+    settle(&db);
+    let (lookups, _) = events_of.run(events, false);
+    let sha = sha256_ns();
+    let in_sha = |cpu: f64| per(cpu) * 1e9 / sha;
     println!(
         "floor: {events} events over {buckets} records of {record} bytes: {:.0} events/s, \
          {:.2} µs of CPU per event (all threads), {:.2} reads and {:.0} bytes read per event \
@@ -177,5 +229,12 @@ fn main() {
         read[2],
         read[3],
         proc_value("status", "VmRSS:") / 1024,
+    );
+    println!(
+        "baseline sha256/64B {sha:.0} ns: lookups and writes {:.0} sha256/64B per event, the \
+         same lookups alone {:.0} ({:.2} µs of CPU per event)",
+        in_sha(cpu),
+        in_sha(lookups),
+        per(lookups) * 1e6,
     );
 }
