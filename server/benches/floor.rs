@@ -1,22 +1,22 @@
-//! What the deep hyper tree's storage costs per event at 10M events at the very least, in RocksDB
-//! with the node's options (docs/BENCHMARKS.md, nineteenth session). Not the node's code: the
-//! floor under the node's layout, and under any layout that reads and rewrites a bucket of
-//! leaves per event.
+//! What the deep hyper tree's storage costs per event at 10M events at the very least, in the
+//! node's RocksDB state database (docs/BENCHMARKS.md, nineteenth session). Not the node's tree:
+//! the floor under its layout, and under any layout that reads and rewrites a bucket of leaves
+//! per event.
 //!
 //! At 10 million events the pages at depth 20 are about a million records of some 400 bytes
 //! (nine or ten leaves each), and a random new event has to read one of them and write it back
 //! changed. This bench stores `QED_FLOOR_BUCKETS` records (default 1,048,576, one per 20-bit
-//! bucket) of `QED_FLOOR_RECORD` bytes (default 400) with the hyper column family's table
-//! options (universal compaction, bloom filters, 4 KiB blocks, no compression, index and filter
-//! blocks in a 48 MiB block cache), then runs events in groups of 16,000 (the size of the
-//! node's flushed sets at 10M): one batched point lookup per group that does not fill the block
-//! cache, and one write of the rewritten records without a WAL (the node ingests table files
-//! instead, which spares the memtable). Nothing else: no hashing, no
-//! upper pages, no HTTP. It prints the CPU time of all the process's threads per event (the
-//! lookups and writes, RocksDB's flushes and compactions) after a warm-up long enough for the
+//! bucket) of `QED_FLOOR_RECORD` bytes (default 400) in the hyper column family of the node's
+//! own state database ([`StateDir`], with the budget the node's default `--cache-mib` gives
+//! RocksDB: a 48 MiB block cache and 48 MiB of memtables), then runs events in groups of 16,000
+//! (the size of the node's flushed sets at 10M): one batched point lookup per group that does
+//! not fill the block cache, as the node's writer does, and the rewritten records added as one
+//! table file through [`StateDb::ingest`], as the node's flushes add theirs. Nothing else: no
+//! hashing, no upper pages, no HTTP. It prints the CPU time of all the process's threads per
+//! event (the lookups and writes, RocksDB's compactions) after a warm-up long enough for the
 //! runs to reach their steady sizes; then the same number of events once more without the
 //! writes, for the lookups' share; and both in SHA-256 64-byte hashes timed in the same run, the
-//! core benches' baseline. `QED_FLOOR_BLOCK` sets the data block size (default 4096).
+//! core benches' baseline.
 //!
 //! ```text
 //! cargo bench -p qed-server --bench floor
@@ -26,48 +26,20 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DB, DBCompactionStyle, DBCompressionType,
-    Options, ReadOptions, WriteBatch, WriteOptions,
-};
+use qed_server::state_machine::DEFAULT_CACHE_MIB;
+use qed_server::storage::db::{CF_HYPER, DbBudget, StateDb, StateDir};
+use rocksdb::ReadOptions;
 
 mod common;
 use common::{cpu_seconds, proc_value};
 
 const GROUP: usize = 16_000;
 
-/// The column family of the records (the database's options are its options too).
-const CF: &str = "records";
-
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The hyper column family's options, as `server/src/storage/db.rs` sets them (`block` is
-/// RocksDB's default data block size there, 4 KiB).
-fn options(cache: &Cache, block: usize) -> Options {
-    let mut table = BlockBasedOptions::default();
-    table.set_format_version(5);
-    table.set_block_size(block);
-    table.set_bloom_filter(10.0, false);
-    table.set_block_cache(cache);
-    table.set_cache_index_and_filter_blocks(true);
-    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
-    let mut opts = Options::default();
-    opts.create_if_missing(true);
-    opts.create_missing_column_families(true);
-    opts.set_max_background_jobs(4);
-    opts.set_bytes_per_sync(1 << 20);
-    opts.set_block_based_table_factory(&table);
-    opts.set_compression_type(DBCompressionType::None);
-    opts.set_compaction_style(DBCompactionStyle::Universal);
-    opts.set_level_zero_slowdown_writes_trigger(40);
-    opts.set_level_zero_stop_writes_trigger(60);
-    opts.set_write_buffer_size(48 << 20);
-    opts
 }
 
 /// xorshift64*: the buckets the events land in, and the records' bytes.
@@ -85,7 +57,7 @@ impl Random {
 
 /// The events' side of the bench: the buckets they land in and the stamp of each rewrite.
 struct Events<'a> {
-    db: &'a DB,
+    state: &'a StateDb,
     buckets: u64,
     random: Random,
     stamp: u64,
@@ -95,19 +67,23 @@ impl Events<'_> {
     /// Runs `n` events in groups, writing the rewritten records back when `write` is set;
     /// returns the CPU seconds and the wall seconds they took.
     fn run(&mut self, n: u64, write: bool) -> (f64, f64) {
-        let cf = self.db.cf_handle(CF).expect("the records' column family");
+        let cf = self.state.cf(CF_HYPER).expect("the hyper column family");
         let mut read = ReadOptions::default();
         read.fill_cache(false);
-        let mut no_wal = WriteOptions::default();
-        no_wal.disable_wal(true);
         let (cpu0, wall0) = (cpu_seconds(), Instant::now());
         let mut done = 0;
         while done < n {
-            let keys: Vec<[u8; 8]> = (0..GROUP)
+            // A table file takes its keys in order, once each, as a flush's pages are.
+            let mut keys: Vec<[u8; 8]> = (0..GROUP)
                 .map(|_| self.random.below(self.buckets).to_be_bytes())
                 .collect();
-            let mut batch = WriteBatch::default();
-            let values = self.db.batched_multi_get_cf_opt(cf, &keys, false, &read);
+            keys.sort_unstable();
+            keys.dedup();
+            let values = self
+                .state
+                .db()
+                .batched_multi_get_cf_opt(cf, &keys, true, &read);
+            let mut records = Vec::with_capacity(keys.len());
             for (key, value) in keys.iter().zip(values) {
                 let mut record = value
                     .expect("lookup")
@@ -115,10 +91,10 @@ impl Events<'_> {
                     .to_vec();
                 self.stamp += 1;
                 record[..8].copy_from_slice(&self.stamp.to_be_bytes());
-                batch.put_cf(cf, key, record);
+                records.push((key, record));
             }
             if write {
-                self.db.write_opt(batch, &no_wal).expect("write");
+                self.state.ingest(CF_HYPER, records).expect("write");
             }
             done += GROUP as u64;
         }
@@ -128,8 +104,11 @@ impl Events<'_> {
 
 /// Waits (a minute at most) until RocksDB runs no flush or compaction, so that the lookups
 /// measured alone do not pay for the merges of the writes before them.
-fn settle(db: &DB) {
-    let busy = |name| db.property_int_value(name).ok().flatten().unwrap_or(0) > 0;
+fn settle(state: &StateDb) {
+    let busy = |name| {
+        let value = state.db().property_int_value(name);
+        value.ok().flatten().unwrap_or(0) > 0
+    };
     let deadline = Instant::now() + std::time::Duration::from_secs(60);
     while Instant::now() < deadline
         && (busy("rocksdb.num-running-compactions") || busy("rocksdb.num-running-flushes"))
@@ -160,24 +139,25 @@ fn main() {
     let record = setting("QED_FLOOR_RECORD", 400).max(8) as usize;
     let events = setting("QED_FLOOR_EVENTS", 2_000_000);
     let dir = tempfile::tempdir().expect("temporary directory");
-    let cache = Cache::new_lru_cache(48 << 20).expect("block cache");
-    let opts = options(&cache, setting("QED_FLOOR_BLOCK", 4096) as usize);
-    let records = ColumnFamilyDescriptor::new(CF, opts.clone());
-    let db = DB::open_cf_descriptors(&opts, dir.path(), [records]).expect("open");
-    let cf = db.cf_handle(CF).expect("the records' column family");
+    // The node's default split of `--cache-mib`: an eighth each (`LedgerOptions`).
+    let eighth = (DEFAULT_CACHE_MIB << 20) / 8;
+    let budget = DbBudget {
+        block_cache: eighth,
+        write_buffers: eighth,
+    };
+    let state = StateDir::new(dir.path(), budget)
+        .and_then(|d| d.open_active())
+        .expect("open the state database");
 
     let start = Instant::now();
-    let mut write = WriteOptions::default();
-    write.disable_wal(true);
     let mut random = Random(0x9e37_79b9_7f4a_7c15);
     for first in (0..buckets).step_by(GROUP) {
-        let mut batch = WriteBatch::default();
-        for b in first..(first + GROUP as u64).min(buckets) {
+        let records = (first..(first + GROUP as u64).min(buckets)).map(|b| {
             // Incompressible bytes, as keys and hashes are.
             let value: Vec<u8> = (0..record).map(|_| random.below(256) as u8).collect();
-            batch.put_cf(cf, b.to_be_bytes(), value);
-        }
-        db.write_opt(batch, &write).expect("fill");
+            (b.to_be_bytes(), value)
+        });
+        state.ingest(CF_HYPER, records).expect("fill");
     }
     eprintln!(
         "filled {buckets} records of {record} bytes in {:.1} s",
@@ -185,7 +165,7 @@ fn main() {
     );
 
     let mut events_of = Events {
-        db: &db,
+        state: &state,
         buckets,
         random,
         stamp: 0,
@@ -214,7 +194,7 @@ fn main() {
         .zip(before)
         .map(|(a, b)| per(a.saturating_sub(b) as f64))
         .collect::<Vec<_>>();
-    settle(&db);
+    settle(&state);
     let (lookups, _) = events_of.run(events, false);
     let sha = sha256_ns();
     let in_sha = |cpu: f64| per(cpu) * 1e9 / sha;
